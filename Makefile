@@ -1,0 +1,54 @@
+# One command serves the site, one runs every test. Both create .venv when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+WORKERS ?= 2
+PYTEST := $(PY) -m pytest -c tests/pytest.ini --rootdir=.
+
+.PHONY: help serve build test test-seeds lint format figures outputs clean
+
+help:
+	@echo "make serve       serve the site (English at /, Chinese at /zh/) on http://127.0.0.1:8000"
+	@echo "make test        run every test: claims, page code, outputs, figures, parity, strict build"
+	@echo "make test-seeds  run the claim tests again with SNIPPETS_SEED=1 and 2"
+	@echo "make build       build the site into site/"
+	@echo "make lint        ruff check and format check"
+	@echo "make figures     regenerate docs/assets/figures/*.svg"
+	@echo "make outputs     regenerate the recorded snippet outputs (snippets/**/*.out.txt)"
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $(STAMP)
+
+serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve -a 127.0.0.1:8000
+
+build: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+test: $(STAMP)
+	$(PYTEST) -n $(WORKERS) -p tests.budgets
+
+test-seeds: $(STAMP)
+	SNIPPETS_SEED=1 $(PYTEST) -n $(WORKERS) tests --ignore=tests/test_site.py -q
+	SNIPPETS_SEED=2 $(PYTEST) -n $(WORKERS) tests --ignore=tests/test_site.py -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --config tests/ruff.toml snippets tests docs/overrides
+	$(VENV)/bin/ruff format --config tests/ruff.toml --check snippets tests docs/overrides
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format --config tests/ruff.toml snippets tests docs/overrides
+	$(VENV)/bin/ruff check --config tests/ruff.toml --fix snippets tests docs/overrides
+
+figures: $(STAMP)
+	$(PY) -m snippets.figures
+
+outputs: $(STAMP)
+	$(PY) -m snippets.outputs
+
+clean:
+	rm -rf site .pytest_cache .ruff_cache .build-seconds

@@ -1,0 +1,1 @@
+"""Snippets for the neural-network basics pages."""

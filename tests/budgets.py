@@ -1,0 +1,35 @@
+"""A pytest plugin that prints the project's budgets at the end of ``make test``."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.helpers import ROOT, chinese_pages, english_pages
+
+SUITE_BUDGET_SECONDS = 600
+BUILD_BUDGET_SECONDS = 30
+_started = time.perf_counter()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _started
+    _started = time.perf_counter()
+    (ROOT / ".build-seconds").unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:
+    passed = terminalreporter.stats.get("passed", [])
+    page_scripts = [r for r in passed if r.nodeid.startswith("docs/")]
+    claims = [r for r in passed if r.nodeid.count("/") >= 2 and r.nodeid.startswith("tests/")]
+    build_file = ROOT / ".build-seconds"
+    build = build_file.read_text().strip() if build_file.exists() else "not run"
+    wall = time.perf_counter() - _started
+    write = terminalreporter.write_line
+    terminalreporter.section("budgets")
+    write(f"suite wall time      {wall:6.1f} s   (budget {SUITE_BUDGET_SECONDS} s on 2 cores)")
+    write(f"mkdocs build         {build:>6} s   (budget {BUILD_BUDGET_SECONDS} s)")
+    write(f"pages                {len(english_pages())} English, {len(chinese_pages())} Chinese")
+    write(f"page code executed   {len(page_scripts)} pages passed")
+    write(f"claim tests passed   {len(claims)}")

@@ -1,0 +1,28 @@
+"""The code is ruff-clean (the same check as ``make lint``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.helpers import ROOT
+
+
+def test_ruff_check_passes() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--config",
+            "tests/ruff.toml",
+            "snippets",
+            "tests",
+            "docs/overrides",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,54 @@
+"""The output a page shows is what its snippet prints today (default seed).
+
+Numbers may drift slightly between CPUs and library builds, so each number is compared
+with a tolerance; every other character must match exactly.
+Refresh a file with ``python -m snippets.outputs <module>`` after changing its code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from snippets.outputs import capture, output_path, recorded_modules
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def close(expected: str, actual: str, rel: float = 0.05, abs_: float = 0.011) -> bool:
+    a, b = float(expected), float(actual)
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+def mismatch(expected: str, actual: str) -> str | None:
+    """Describe the first difference between two outputs, or return None if they agree."""
+    expected_lines, actual_lines = expected.splitlines(), actual.splitlines()
+    if len(expected_lines) != len(actual_lines):
+        return f"{len(expected_lines)} lines recorded, {len(actual_lines)} printed"
+    for number, (want, got) in enumerate(zip(expected_lines, actual_lines, strict=True), start=1):
+        if NUMBER.sub("#", want) != NUMBER.sub("#", got):
+            return f"line {number}: recorded {want!r}, printed {got!r}"
+        for x, y in zip(NUMBER.findall(want), NUMBER.findall(got), strict=True):
+            if not close(x, y):
+                return f"line {number}: recorded {x}, printed {y}\n  recorded: {want}\n  printed:  {got}"
+    return None
+
+
+def test_mismatch_spots_changed_numbers_and_text() -> None:
+    assert mismatch("acc 0.97\n", "acc 0.971\n") is None
+    assert mismatch("acc 0.97\n", "acc 0.60\n") is not None
+    assert mismatch("acc 0.97\n", "loss 0.97\n") is not None
+    assert mismatch("a\n", "a\nb\n") is not None
+
+
+@pytest.mark.parametrize("module", recorded_modules())
+def test_recorded_output_matches(module: str) -> None:
+    result = capture(module)
+    assert result.returncode == 0, f"python -m {module} failed:\n{result.stderr}"
+    recorded = output_path(module).read_text(encoding="utf-8")
+    problem = mismatch(recorded, result.stdout)
+    assert problem is None, (
+        f"{output_path(module).name} is out of date ({problem}); run python -m snippets.outputs {module}"
+    )

@@ -1,0 +1,165 @@
+"""The site builds strictly, in both languages, and loads nothing from another host."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import markdown
+import pytest
+
+from tests.helpers import ROOT, english_pages
+from tests.markdown_fences import expand_includes
+
+pytestmark = pytest.mark.site
+
+
+def built_page(site: Path, page: Path, language: str) -> Path:
+    """Where mkdocs writes ``page`` (``a/b.md`` -> ``a/b/index.html``) for a language."""
+    base = site if language == "en" else site / language
+    stem = page.with_suffix("")
+    if stem.name == "index":
+        return base / stem.parent / "index.html"
+    return base / stem / "index.html"
+
+
+def site_path_prefix() -> str:
+    from mkdocs.config import load_config
+
+    return urlparse(load_config(str(ROOT / "mkdocs.yml")).site_url or "/").path or "/"
+
+
+def resolve_href(site: Path, html: Path, href: str) -> Path:
+    """The directory a link in ``html`` points to inside the built site."""
+    if href.startswith("/"):
+        return (site / href.removeprefix(site_path_prefix()).lstrip("/")).resolve()
+    return (html.parent / href).resolve()
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, float]:
+    site = tmp_path_factory.mktemp("site")
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "", "HOME": str(site.parent)},
+    )
+    seconds = time.perf_counter() - started
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{log}"
+    (ROOT / ".build-seconds").write_text(f"{seconds:.1f}\n")
+    return site, log, seconds
+
+
+def test_build_has_no_warnings(build: tuple[Path, str, float]) -> None:
+    _, log, _ = build
+    warnings = [line for line in log.splitlines() if "WARNING" in line]
+    assert not warnings, "\n".join(warnings)
+
+
+@pytest.mark.parametrize("page", english_pages(), ids=str)
+def test_page_is_built_in_both_languages_and_links_to_its_translation(
+    build: tuple[Path, str, float], page: Path
+) -> None:
+    site, _, _ = build
+    english, chinese = built_page(site, page, "en"), built_page(site, page, "zh")
+    assert english.is_file(), f"no English page built for docs/{page}"
+    assert chinese.is_file(), f"no Chinese page built for docs/{page}"
+    for html, other in [(english, chinese), (chinese, english)]:
+        links = re.findall(r'<a href="([^"]+)" hreflang="(en|zh)" class="md-select__link"', html.read_text())
+        targets = {lang: resolve_href(site, html, href) for href, lang in links}
+        other_lang = "zh" if other == chinese else "en"
+        assert targets.get(other_lang) == other.parent.resolve(), (
+            f"{html.relative_to(site)} has no language switch to {other.relative_to(site)}"
+        )
+    assert 'lang="zh"' in chinese.read_text()[:300], f"{chinese.relative_to(site)} is not marked lang=zh"
+
+
+def test_chinese_search_finds_chinese_words(build: tuple[Path, str, float]) -> None:
+    """Material splits Chinese text with jieba; the separator must split on its markers."""
+    site, _, _ = build
+    index = json.loads((site / "search" / "search_index.json").read_text())
+    separator = re.compile(index["config"]["separator"])
+    tokens: dict[str, set[str]] = {}
+    for doc in index["docs"]:
+        words = separator.split(re.sub(r"<[^>]+>", " ", doc["title"] + " " + doc["text"]))
+        tokens.setdefault(doc["location"].split("#")[0], set()).update(words)
+    assert "感知机" in tokens.get("zh/neural-networks/perceptron/", set())
+    assert "perceptron" in {word.lower() for word in tokens.get("neural-networks/perceptron/", set())}
+
+
+LOADING = re.compile(
+    r"<(?:script|img|iframe|source|video|audio|embed|track)\b[^>]*\bsrc=\"(?:https?:)?//([^\"/]+)"
+    r"|<link\b(?=[^>]*\brel=\"(?:stylesheet|preload|preconnect|dns-prefetch|modulepreload|icon|manifest)\")"
+    r"[^>]*\bhref=\"(?:https?:)?//([^\"/]+)"
+    r"|\burl\(\s*['\"]?(?:https?:)?//([^)'\"/]+)"
+    r"|@import\s+(?:url\()?['\"](?:https?:)?//([^'\"/]+)"
+)
+ANY_URL = re.compile(r"(?:https?:)?//([a-z0-9.-]+\.[a-z]{2,})[/\"'`]", re.IGNORECASE)
+XML_NAMESPACES = {"www.w3.org"}
+
+
+def own_hosts() -> set[str]:
+    from mkdocs.config import load_config
+
+    return {
+        urlparse(load_config(str(ROOT / "mkdocs.yml")).site_url or "").hostname or "",
+        "127.0.0.1",
+        "localhost",
+    }
+
+
+def test_site_loads_nothing_from_other_hosts(build: tuple[Path, str, float]) -> None:
+    """HTML, CSS and SVG may not load from another host; our own scripts may not name one.
+
+    Material's bundled scripts are not scanned: they contain addresses only for features
+    this site leaves off (GitHub repository facts need ``repo_url``; diagrams need mermaid),
+    which the next test keeps off. The browser tests watch real requests.
+    """
+    site, _, _ = build
+    own = own_hosts()
+    problems = []
+    for path in site.rglob("*"):
+        if path.suffix in {".html", ".css", ".svg"}:
+            for match in LOADING.finditer(path.read_text(errors="replace")):
+                host = next(group for group in match.groups() if group)
+                if host not in own:
+                    problems.append(f"{path.relative_to(site)} loads from {host}")
+    for path in (ROOT / "docs" / "assets").rglob("*.js"):
+        for host in ANY_URL.findall(path.read_text(errors="replace")):
+            if host not in own | XML_NAMESPACES:
+                problems.append(f"{path.relative_to(ROOT)} names the host {host}")
+    assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_features_that_would_call_other_hosts_are_off(build: tuple[Path, str, float]) -> None:
+    from mkdocs.config import load_config
+
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    assert not config.repo_url, "repo_url makes Material fetch repository facts from the GitHub API"
+    assert config.theme["font"] is False, "theme.font must be false (Google Fonts)"
+    site, _, _ = build
+    diagrams = [str(p.relative_to(site)) for p in site.rglob("*.html") if 'class="mermaid"' in p.read_text()]
+    assert not diagrams, f"mermaid diagrams load mermaid from a CDN: {diagrams}"
+
+
+def test_missing_include_fails_and_names_the_file() -> None:
+    from pymdownx.snippets import SnippetMissingError
+
+    with pytest.raises(SnippetMissingError, match="snippets/no_such_topic.py"):
+        expand_includes('--8<-- "snippets/no_such_topic.py"')
+
+
+def test_check_paths_is_on_in_mkdocs_yml() -> None:
+    from tests.markdown_fences import snippet_options
+
+    assert snippet_options().get("check_paths") is True
+    assert markdown  # the same Markdown library renders the site
