@@ -20,25 +20,52 @@ def seeds(count: int = 3) -> list[int]:
     return [first + offset for offset in range(count)]
 
 
+PAGE_SUFFIXES = (".md", ".ipynb")
+
+
+def _pages(chinese: bool) -> list[Path]:
+    found = []
+    for suffix in PAGE_SUFFIXES:
+        for path in DOCS.rglob(f"*{suffix}"):
+            if "overrides" in path.parts or ".ipynb_checkpoints" in path.parts:
+                continue
+            if path.name.endswith(f".zh{suffix}") == chinese:
+                found.append(path.relative_to(DOCS))
+    return sorted(found)
+
+
 def english_pages() -> list[Path]:
-    """Every English page (``page.md``), relative to ``docs/``."""
-    return sorted(
-        path.relative_to(DOCS)
-        for path in DOCS.rglob("*.md")
-        if not path.name.endswith(".zh.md") and "overrides" not in path.parts
-    )
+    """Every English page (``page.md`` or ``page.ipynb``), relative to ``docs/``."""
+    return _pages(chinese=False)
 
 
 def chinese_pages() -> list[Path]:
-    return sorted(path.relative_to(DOCS) for path in DOCS.rglob("*.zh.md"))
+    """Every Chinese page (``page.zh.md`` or ``page.zh.ipynb``), relative to ``docs/``."""
+    return _pages(chinese=True)
 
 
 def translation_of(page: Path) -> Path:
-    """``a/b.md`` <-> ``a/b.zh.md``."""
+    """``a/b.md`` <-> ``a/b.zh.md`` (and the same for ``.ipynb``)."""
+    suffix = page.suffix
     name = page.name
-    if name.endswith(".zh.md"):
-        return page.with_name(name[: -len(".zh.md")] + ".md")
-    return page.with_name(name[: -len(".md")] + ".zh.md")
+    if name.endswith(f".zh{suffix}"):
+        return page.with_name(name[: -len(f".zh{suffix}")] + suffix)
+    return page.with_name(name[: -len(suffix)] + f".zh{suffix}")
+
+
+def page_text(page: Path) -> str:
+    """A page's Markdown: the file itself, or a notebook's cells (code cells as fences)."""
+    path = DOCS / page
+    if path.suffix != ".ipynb":
+        return path.read_text(encoding="utf-8")
+    import json
+
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    parts = []
+    for cell in cells:
+        source = "".join(cell["source"])
+        parts.append(source if cell["cell_type"] == "markdown" else f"```python\n{source}\n```")
+    return "\n\n".join(parts)
 
 
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DOCS, chinese_pages, english_pages, lines_outside_fences, translation_of
+from tests.helpers import DOCS, chinese_pages, english_pages, lines_outside_fences, page_text, translation_of
 
 HEADING = re.compile(r"^(#{1,6})\s")
 INCLUDE = re.compile(r"""--8<--\s*["']([^"']+)["']""")
@@ -22,7 +22,7 @@ FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})\s*\S")
 
 
 def skeleton(page: Path) -> dict[str, list]:
-    text = (DOCS / page).read_text(encoding="utf-8")
+    text = page_text(page)
     outside = list(lines_outside_fences(text))
     return {
         "heading levels": [len(m.group(1)) for line in outside if (m := HEADING.match(line))],
@@ -71,6 +71,6 @@ def test_included_files_and_figures_exist(page: Path) -> None:
 
 @pytest.mark.parametrize("page", english_pages() + chinese_pages(), ids=str)
 def test_figures_have_alt_text(page: Path) -> None:
-    text = (DOCS / page).read_text(encoding="utf-8")
+    text = page_text(page)
     empty = re.findall(r"!\[\s*\]\(([^)]+)\)", text)
     assert not empty, f"docs/{page}: figures without alt text: {empty}"

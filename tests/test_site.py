@@ -22,7 +22,7 @@ pytestmark = pytest.mark.site
 def built_page(site: Path, page: Path, language: str) -> Path:
     """Where mkdocs writes ``page`` (``a/b.md`` -> ``a/b/index.html``) for a language."""
     base = site if language == "en" else site / language
-    stem = page.with_suffix("")
+    stem = page.with_suffix("")  # a/b.md and a/b.ipynb both become a/b/index.html
     if stem.name == "index":
         return base / stem.parent / "index.html"
     return base / stem / "index.html"

@@ -1,5 +1,6 @@
-// Render the maths that pymdownx.arithmatex (generic mode) leaves in the page.
-// KaTeX is served by this site; nothing is loaded from another host.
+// Render maths with the site's own KaTeX; nothing is loaded from another host.
+// Markdown pages: pymdownx.arithmatex (generic mode) wraps maths in .arithmatex elements.
+// Notebook pages: cells keep $...$ and $$...$$, rendered with KaTeX's auto-render.
 function renderArithmatex(root) {
   root.querySelectorAll(".arithmatex").forEach((element) => {
     const source = element.textContent.trim();
@@ -13,8 +14,26 @@ function renderArithmatex(root) {
   });
 }
 
+function renderNotebookMath(root) {
+  if (typeof renderMathInElement !== "function") return;
+  root.querySelectorAll(".jp-MarkdownOutput, .jp-RenderedMarkdown").forEach((element) => {
+    renderMathInElement(element, {
+      delimiters: [
+        { left: "$$", right: "$$", display: true },
+        { left: "$", right: "$", display: false },
+      ],
+      throwOnError: false,
+    });
+  });
+}
+
+function renderMath(root) {
+  renderArithmatex(root);
+  renderNotebookMath(root);
+}
+
 if (typeof document$ !== "undefined") {
-  document$.subscribe(({ body }) => renderArithmatex(body));
+  document$.subscribe(({ body }) => renderMath(body));
 } else {
-  document.addEventListener("DOMContentLoaded", () => renderArithmatex(document.body));
+  document.addEventListener("DOMContentLoaded", () => renderMath(document.body));
 }

@@ -49,8 +49,19 @@ def all_pages() -> dict[str, dict]:
     return {page["path"]: page for section in roadmap()["sections"] for page in section["pages"]}
 
 
+PAGE_SUFFIXES = (".md", ".ipynb")
+
+
+def page_file(path: str) -> str | None:
+    """The page's English source file (Markdown or notebook), relative to docs/."""
+    for suffix in PAGE_SUFFIXES:
+        if (ROOT / "docs" / f"{path}{suffix}").is_file():
+            return f"{path}{suffix}"
+    return None
+
+
 def page_exists(path: str) -> bool:
-    return (ROOT / "docs" / f"{path}.md").is_file()
+    return page_file(path) is not None
 
 
 @cache
@@ -64,7 +75,7 @@ def build_nav() -> list:
     nav = []
     for section in roadmap()["sections"]:
         entries = [
-            {page["title"]["en"]: f"{page['path']}.md"}
+            {page["title"]["en"]: page_file(page["path"])}
             for page in section["pages"]
             if page_exists(page["path"])
         ]
@@ -104,7 +115,7 @@ def header_line(path: str, language: str) -> str:
     for required in page["requires"]:
         title = all_pages()[required]["title"][language]
         if page_exists(required):
-            target = posixpath.relpath(f"{required}.md", posixpath.dirname(path) or ".")
+            target = posixpath.relpath(page_file(required), posixpath.dirname(path) or ".")
             links.append(f"[{title}]({target})")
         else:
             links.append(title)
@@ -120,7 +131,7 @@ def header_line(path: str, language: str) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    path = re.sub(r"(\.zh)?\.md$", "", page.file.src_uri)
+    path = re.sub(r"(\.zh)?\.(md|ipynb)$", "", page.file.src_uri)
     if path not in all_pages() or path == "index":
         return markdown
     line = header_line(path, current_language(config))
