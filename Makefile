@@ -7,7 +7,7 @@ STAMP := $(VENV)/.requirements-installed
 WORKERS ?= 2
 PYTEST := $(PY) -m pytest -c tests/pytest.ini --rootdir=.
 
-.PHONY: help serve build test test-seeds lint format figures outputs clean
+.PHONY: help serve build test test-seeds lint format figures outputs browser clean
 
 help:
 	@echo "make serve       serve the site (English at /, Chinese at /zh/) on http://127.0.0.1:8000"
@@ -29,8 +29,16 @@ serve: $(STAMP)
 build: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PYTEST) -n $(WORKERS) -p tests.budgets
+
+# The browser tests need Chromium: install it where we can (Debian-like, as root), else they skip.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$CHROME_PATH" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Chromium for the browser tests (apt-get)..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium not found and cannot be installed here: the browser tests will be skipped."; fi
 
 test-seeds: $(STAMP)
 	SNIPPETS_SEED=1 $(PYTEST) -n $(WORKERS) tests --ignore=tests/test_site.py -q
