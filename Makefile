@@ -7,7 +7,7 @@ STAMP := $(VENV)/.requirements-installed
 WORKERS ?= 2
 PYTEST := $(PY) -m pytest -c tests/pytest.ini --rootdir=.
 
-.PHONY: help serve build test test-seeds lint format figures outputs browser clean
+.PHONY: help serve build test test-seeds lint format figures outputs browser audit clean
 
 help:
 	@echo "make serve       serve the site (English at /, Chinese at /zh/) on http://127.0.0.1:8000"
@@ -15,6 +15,7 @@ help:
 	@echo "make test-seeds  run the claim tests again with SNIPPETS_SEED=1 and 2"
 	@echo "make build       build the site into site/"
 	@echo "make lint        ruff check and format check"
+	@echo "make audit       Lighthouse scores of the home and heaviest pages, both languages"
 	@echo "make figures     regenerate docs/assets/figures/*.svg"
 	@echo "make outputs     regenerate the recorded snippet outputs (snippets/**/*.out.txt)"
 
@@ -57,6 +58,15 @@ figures: $(STAMP)
 
 outputs: $(STAMP)
 	$(PY) -m snippets.outputs
+
+LIGHTHOUSE := $(VENV)/node/node_modules/.bin/lighthouse
+
+$(LIGHTHOUSE):
+	npm install --prefix $(VENV)/node --no-audit --no-fund --save-exact lighthouse@12.2.3
+
+audit: $(STAMP) browser $(LIGHTHOUSE)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+	$(PY) -m tests.lighthouse site $(LIGHTHOUSE)
 
 clean:
 	rm -rf site .pytest_cache .ruff_cache .build-seconds

@@ -77,7 +77,12 @@ class Watched:
         self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("request", lambda request: self.hosts.add(urlparse(request.url).netloc))
-        self.page.on("response", lambda response: response.status >= 400 and self.errors.append(f"{response.status} {response.url}"))
+        self.page.on(
+            "response",
+            lambda response: (
+                response.status >= 400 and self.errors.append(f"{response.status} {response.url}")
+            ),
+        )
 
     def open(self, path: str) -> None:
         self.page.goto(self.base + path, wait_until="networkidle")

@@ -1,0 +1,94 @@
+"""Lighthouse scores of the built site (``make audit``): home and heaviest page, both languages.
+
+Usage: python -m tests.lighthouse SITE_DIR LIGHTHOUSE_BIN
+Serves SITE_DIR on a local port and runs Lighthouse with the local Chromium; nothing else
+is contacted. Prints one line per page with the four category scores.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
+CHROME_FLAGS = " ".join(
+    [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+)
+
+
+def heaviest_page(site: Path, language: str) -> str:
+    """The page whose HTML plus images is largest, as a URL path."""
+    root = site / "zh" if language == "zh" else site
+    best, best_size = "/", -1
+    for html in root.rglob("index.html"):
+        if language == "en" and html.relative_to(site).parts[0] == "zh":
+            continue
+        size = html.stat().st_size
+        if size > best_size:
+            best, best_size = "/" + str(html.parent.relative_to(site)).replace(".", "").strip("/") + "/", size
+    return best.replace("//", "/")
+
+
+def audit(url: str, lighthouse: str, chrome: str) -> dict[str, int]:
+    result = subprocess.run(
+        [
+            lighthouse,
+            url,
+            "--quiet",
+            f"--chrome-flags={CHROME_FLAGS}",
+            "--output=json",
+            "--output-path=stdout",
+            f"--only-categories={','.join(CATEGORIES)}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CHROME_PATH": chrome},
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"lighthouse failed on {url}:\n{result.stderr[-2000:]}")
+    report = json.loads(result.stdout)
+    return {name: round(100 * (report["categories"][name]["score"] or 0)) for name in CATEGORIES}
+
+
+def main() -> int:
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python -m tests.lighthouse SITE_DIR LIGHTHOUSE_BIN")
+    site, lighthouse = Path(sys.argv[1]), sys.argv[2]
+    chrome = os.environ.get("CHROME_PATH") or shutil.which("chromium")
+    if not chrome:
+        raise SystemExit("Chromium not found: install it (apt-get install chromium) or set CHROME_PATH")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    pages = ["/", "/zh/", heaviest_page(site, "en"), heaviest_page(site, "zh")]
+    print(f"{'page':45} " + " ".join(f"{name:>14}" for name in CATEGORIES))
+    for path in dict.fromkeys(pages):
+        scores = audit(base + path, lighthouse, chrome)
+        marks = " ".join(f"{scores[n]:>12}{'  ' if scores[n] >= TARGETS[n] else ' !'}" for n in CATEGORIES)
+        print(f"{path:45} {marks}")
+    print("targets: performance >= 95, accessibility = best-practices = seo = 100 ('!' marks a miss)")
+    httpd.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
