@@ -32,6 +32,11 @@ CHROME_FLAGS = " ".join(
 )
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 def heaviest_page(site: Path, language: str) -> str:
     """The page whose HTML plus images is largest, as a URL path."""
     root = site / "zh" if language == "zh" else site
@@ -74,8 +79,7 @@ def main() -> int:
     chrome = os.environ.get("CHROME_PATH") or shutil.which("chromium")
     if not chrome:
         raise SystemExit("Chromium not found: install it (apt-get install chromium) or set CHROME_PATH")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(QuietHandler, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
