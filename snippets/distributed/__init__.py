@@ -1,0 +1,1 @@
+"""Snippets for the distributed-training pages."""
