@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 WORKERS ?= 2
-PYTEST := $(PY) -m pytest -c tests/pytest.ini --rootdir=.
+# One BLAS/OpenMP thread per test worker: the workers already use every core.
+PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -c tests/pytest.ini --rootdir=.
 
 .PHONY: help serve build test test-seeds lint format figures outputs browser audit clean
 
