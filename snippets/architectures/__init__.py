@@ -1,0 +1,1 @@
+"""Snippets for the deep-learning architecture pages."""

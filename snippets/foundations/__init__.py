@@ -1,0 +1,1 @@
+"""Snippets for the foundations pages: maths, Python and frameworks."""

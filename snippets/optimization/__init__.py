@@ -1,0 +1,1 @@
+"""Snippets for the optimization pages: gradient descent, momentum, adaptive optimizers, schedules."""

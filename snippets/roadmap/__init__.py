@@ -1,0 +1,1 @@
+"""Snippets for the roadmap pages: why deep learning, and the stages of the roadmap."""

@@ -1,0 +1,38 @@
+"""Claims of docs/architectures/gan.md."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from snippets.architectures.gan import (
+    MODES,
+    conditional_accuracy,
+    mode_coverage,
+    ring_of_gaussians,
+    train_conditional_gan,
+    train_gan,
+)
+from tests.helpers import seeds
+
+
+def test_coverage_measure_counts_real_data_as_fully_covered() -> None:
+    covered, near = mode_coverage(ring_of_gaussians(4000, torch.Generator().manual_seed(0)))
+    assert covered == MODES and near > 0.99
+    assert mode_coverage(torch.zeros(100, 2)) == (0, 0.0)  # a collapsed generator at the centre
+
+
+@pytest.mark.parametrize("seed", seeds(2))
+def test_gan_covers_most_modes(seed: int) -> None:
+    _, snapshots = train_gan(seed=seed)
+    first, last = min(snapshots), max(snapshots)
+    covered, near = mode_coverage(snapshots[last])
+    assert covered >= 5
+    assert near >= 0.5
+    assert covered > mode_coverage(snapshots[first])[0]
+
+
+@pytest.mark.parametrize("seed", seeds(1))
+def test_conditional_gan_draws_the_requested_digit(seed: int) -> None:
+    generator = train_conditional_gan(steps=1500, seed=seed)
+    assert conditional_accuracy(generator) >= 0.3

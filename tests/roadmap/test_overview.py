@@ -1,0 +1,78 @@
+"""Claims of docs/roadmap/index.md."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from snippets.common import seed_everything
+from snippets.roadmap.overview import (
+    concentric_circles,
+    fit_linear,
+    fit_sklearn_mlp,
+    mlp_predict,
+    probe_every_layer,
+    single_threaded,
+    spiral_split,
+    train_mlp,
+    with_squared_radius,
+)
+from tests.helpers import seeds
+
+
+@cache
+def trained(seed: int) -> dict[str, float | list[float]]:
+    """Train every model once per seed and keep the test accuracies."""
+    seed_everything(seed)
+    x_train, y_train, x_test, y_test = spiral_split(600, seed)
+    with single_threaded():
+        mlp = train_mlp(x_train, y_train)
+        return {
+            "linear": fit_linear(x_train, y_train).score(x_test, y_test),
+            "sklearn_mlp": fit_sklearn_mlp(x_train, y_train, seed).score(x_test, y_test),
+            "torch_mlp": float(np.mean(mlp_predict(mlp, x_test) == y_test)),
+            "probes": probe_every_layer(mlp, x_train, y_train, x_test, y_test),
+        }
+
+
+@pytest.mark.parametrize("seed", seeds(3))
+def test_linear_model_fails_on_spirals(seed: int) -> None:
+    assert trained(seed)["linear"] <= 0.75
+
+
+@pytest.mark.parametrize("seed", seeds(3))
+def test_both_mlps_learn_the_spirals(seed: int) -> None:
+    result = trained(seed)
+    assert result["sklearn_mlp"] >= 0.95
+    assert result["torch_mlp"] >= 0.95
+    assert result["torch_mlp"] >= result["linear"] + 0.2
+
+
+@pytest.mark.parametrize("seed", seeds(3))
+def test_learned_representation_is_linearly_separable(seed: int) -> None:
+    raw, first, last = trained(seed)["probes"]
+    assert raw <= 0.75
+    assert last >= 0.95
+    assert first >= raw + 0.1  # each layer makes the classes more linearly separable
+    assert last >= first + 0.03
+
+
+@pytest.mark.parametrize("seed", seeds(3))
+def test_hand_designed_feature_rescues_the_linear_model(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x_train, y_train = concentric_circles(400, rng)
+    x_test, y_test = concentric_circles(400, rng)
+    assert fit_linear(x_train, y_train).score(x_test, y_test) <= 0.75
+    lifted = fit_linear(with_squared_radius(x_train), y_train)
+    assert lifted.score(with_squared_radius(x_test), y_test) >= 0.99
+
+
+def test_single_threaded_restores_the_thread_count() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    with single_threaded():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
