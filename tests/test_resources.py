@@ -20,7 +20,9 @@ def test_every_recommended_library_is_pinned_and_installed_at_that_version() -> 
     pins = {normalise(name): pinned for name, pinned in PINS.items()}
     for name, installed in installed_versions(RECOMMENDED).items():
         assert normalise(name) in pins, f"{name} is recommended but not pinned in requirements.txt"
-        assert installed == pins[normalise(name)], f"{name}: installed {installed}, pinned {pins[normalise(name)]}"
+        assert installed == pins[normalise(name)], (
+            f"{name}: installed {installed}, pinned {pins[normalise(name)]}"
+        )
 
 
 def test_missing_library_is_reported_as_none() -> None:

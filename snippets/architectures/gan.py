@@ -6,9 +6,10 @@ Run ``python -m snippets.architectures.gan --help`` for the options.
 from __future__ import annotations
 
 import argparse
-import math
 
 # --8<-- [start:setup]
+import math
+
 import torch
 from sklearn.datasets import load_digits
 from torch import nn
