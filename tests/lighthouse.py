@@ -7,15 +7,14 @@ is contacted. Prints one line per page with the four category scores.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
+
+from tests.local_server import serve
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
@@ -30,11 +29,6 @@ CHROME_FLAGS = " ".join(
         "--no-first-run",
     ]
 )
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def heaviest_page(site: Path, language: str) -> str:
@@ -79,10 +73,12 @@ def main() -> int:
     chrome = os.environ.get("CHROME_PATH") or shutil.which("chromium")
     if not chrome:
         raise SystemExit("Chromium not found: install it (apt-get install chromium) or set CHROME_PATH")
-    handler = functools.partial(QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    with serve(site) as base:
+        report(base, site, lighthouse, chrome)
+    return 0
+
+
+def report(base: str, site: Path, lighthouse: str, chrome: str) -> None:
     pages = ["/", "/zh/", heaviest_page(site, "en"), heaviest_page(site, "zh")]
     print(f"{'page':45} " + " ".join(f"{name:>14}" for name in CATEGORIES))
     for path in dict.fromkeys(pages):
@@ -90,8 +86,6 @@ def main() -> int:
         marks = " ".join(f"{scores[n]:>12}{'  ' if scores[n] >= TARGETS[n] else ' !'}" for n in CATEGORIES)
         print(f"{path:45} {marks}")
     print("targets: performance >= 95, accessibility = best-practices = seo = 100 ('!' marks a miss)")
-    httpd.shutdown()
-    return 0
 
 
 if __name__ == "__main__":
