@@ -8,17 +8,13 @@ from __future__ import annotations
 import argparse
 
 # --8<-- [start:data]
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
-from threadpoolctl import threadpool_limits
 from torch import nn
 
-from snippets.common import pick_device
+from snippets.common import one_thread, pick_device
 
 
 def two_spirals(n_points: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -56,18 +52,6 @@ def fit_sklearn_mlp(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 300) 
 
 
 # --8<-- [start:torch]
-@contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run PyTorch and NumPy's BLAS on one thread: for a network this small, extra threads only wait."""
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(torch_threads)
-
-
 def make_mlp(hidden: int = 64) -> nn.Sequential:
     """Input (2) -> hidden -> hidden -> 2 logits; each hidden layer is Linear + ReLU."""
     return nn.Sequential(
@@ -204,7 +188,7 @@ def plot_spiral_boundaries():
     seed = seed_everything(0)
     x_train, y_train, x_test, y_test = spiral_split(600, seed)
     linear = fit_linear(x_train, y_train)
-    with single_threaded():
+    with one_thread():
         mlp = train_mlp(x_train, y_train)
     grid = np.linspace(-1.3, 1.3, 250, dtype=np.float32)
     xx, yy = np.meshgrid(grid, grid)
@@ -238,7 +222,7 @@ FIGURES = {"roadmap-nested-fields": plot_nested_fields, "roadmap-spirals": plot_
 
 def report(args: argparse.Namespace) -> None:
     """Train every model on the spirals and print the test accuracies."""
-    with single_threaded():
+    with one_thread():
         compare_models(args)
 
 

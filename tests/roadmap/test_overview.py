@@ -7,14 +7,13 @@ from functools import cache
 import numpy as np
 import pytest
 
-from snippets.common import seed_everything
+from snippets.common import one_thread, seed_everything
 from snippets.roadmap.overview import (
     concentric_circles,
     fit_linear,
     fit_sklearn_mlp,
     mlp_predict,
     probe_every_layer,
-    single_threaded,
     spiral_split,
     train_mlp,
     with_squared_radius,
@@ -27,7 +26,7 @@ def trained(seed: int) -> dict[str, float | list[float]]:
     """Train every model once per seed and keep the test accuracies."""
     seed_everything(seed)
     x_train, y_train, x_test, y_test = spiral_split(600, seed)
-    with single_threaded():
+    with one_thread():
         mlp = train_mlp(x_train, y_train)
         return {
             "linear": fit_linear(x_train, y_train).score(x_test, y_test),
@@ -67,12 +66,3 @@ def test_hand_designed_feature_rescues_the_linear_model(seed: int) -> None:
     assert fit_linear(x_train, y_train).score(x_test, y_test) <= 0.75
     lifted = fit_linear(with_squared_radius(x_train), y_train)
     assert lifted.score(with_squared_radius(x_test), y_test) >= 0.99
-
-
-def test_single_threaded_restores_the_thread_count() -> None:
-    import torch
-
-    before = torch.get_num_threads()
-    with single_threaded():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before

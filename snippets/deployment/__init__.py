@@ -1,0 +1,1 @@
+"""Snippets for the deployment pages: model compression and serving."""

@@ -1,0 +1,1 @@
+"""Snippets for the model evaluation and tuning pages."""
