@@ -44,7 +44,7 @@ def heaviest_page(site: Path, language: str) -> str:
     return best.replace("//", "/")
 
 
-def audit(url: str, lighthouse: str, chrome: str) -> dict[str, int]:
+def audit(url: str, lighthouse: str, chrome: str) -> tuple[dict[str, int], list[str]]:
     result = subprocess.run(
         [
             lighthouse,
@@ -63,7 +63,19 @@ def audit(url: str, lighthouse: str, chrome: str) -> dict[str, int]:
     if result.returncode != 0:
         raise SystemExit(f"lighthouse failed on {url}:\n{result.stderr[-2000:]}")
     report = json.loads(result.stdout)
-    return {name: round(100 * (report["categories"][name]["score"] or 0)) for name in CATEGORIES}
+    scores = {name: round(100 * (report["categories"][name]["score"] or 0)) for name in CATEGORIES}
+    return scores, failed_audits(report)
+
+
+def failed_audits(report: dict) -> list[str]:
+    """Titles of the weighted audits that did not get full marks, so a miss says what to fix."""
+    failed = []
+    for name in CATEGORIES:
+        for ref in report["categories"][name]["auditRefs"]:
+            audit = report["audits"][ref["id"]]
+            if ref.get("weight", 0) > 0 and audit.get("score") is not None and audit["score"] < 1:
+                failed.append(f"{name}: {audit['title']} ({audit.get('displayValue', audit['score'])})")
+    return failed
 
 
 def main() -> int:
@@ -82,9 +94,11 @@ def report(base: str, site: Path, lighthouse: str, chrome: str) -> None:
     pages = ["/", "/zh/", heaviest_page(site, "en"), heaviest_page(site, "zh")]
     print(f"{'page':45} " + " ".join(f"{name:>14}" for name in CATEGORIES))
     for path in dict.fromkeys(pages):
-        scores = audit(base + path, lighthouse, chrome)
+        scores, failed = audit(base + path, lighthouse, chrome)
         marks = " ".join(f"{scores[n]:>12}{'  ' if scores[n] >= TARGETS[n] else ' !'}" for n in CATEGORIES)
         print(f"{path:45} {marks}")
+        for line in failed:
+            print(f"    {line}")
     print("targets: performance >= 95, accessibility = best-practices = seo = 100 ('!' marks a miss)")
 
 
