@@ -33,3 +33,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:
     write(f"pages                {len(english_pages())} English, {len(chinese_pages())} Chinese")
     write(f"page code executed   {len(page_scripts)} pages passed")
     write(f"claim tests passed   {len(claims)}")
+    write(f"CPU time by page      {_by_page(terminalreporter)}")
+
+
+def _by_page(terminalreporter) -> str:
+    """The five most expensive areas (tests/<section>/test_<topic> and docs/<section>/<page>), summed."""
+    totals: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call" or not hasattr(report, "duration"):
+                continue
+            path = report.nodeid.split("::")[0]
+            topic = path.removeprefix("tests/").removeprefix("docs/").removesuffix(".py").removesuffix(".md")
+            topic = topic.removesuffix(".zh").replace("/test_", "/")
+            totals[topic] = totals.get(topic, 0.0) + report.duration
+    top = sorted(totals.items(), key=lambda item: -item[1])[:5]
+    return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in top)

@@ -42,3 +42,15 @@ def test_pages_use_the_glossary_wording(page) -> None:
         if avoided in prose
     ]
     assert not problems, f"docs/{page} uses wordings the glossary avoids: {', '.join(problems)}"
+
+
+def test_tooltips_skip_code_and_notebook_maths() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("glossary_hook", DOCS / "overrides/hooks/glossary.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    html = "<p>$\\text{gradient}_k$ and <code>gradient</code> then gradient</p>"
+    out = hook.add_tooltips(html, "en")
+    assert out.count("<abbr") == 1
+    assert "$\\text{gradient}_k$ and <code>gradient</code> then <abbr" in out

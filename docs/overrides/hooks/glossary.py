@@ -39,6 +39,8 @@ SKIPPED_TAGS = {
     "title",
 }
 TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
+# Notebook cells keep raw $...$ / $$...$$ for KaTeX: a tooltip inside a formula would break it.
+RAW_MATHS = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
 
 
 @cache
@@ -79,17 +81,24 @@ def add_tooltips(html: str, language: str) -> str:
         used.add(key)
         return f'<abbr title="{escape(meaning[key])}">{match.group(0)}</abbr>'
 
+    def outside_maths(text: str) -> str:
+        parts, start = [], 0
+        for maths in RAW_MATHS.finditer(text):
+            parts += [pattern.sub(wrap, text[start : maths.start()]), maths.group(0)]
+            start = maths.end()
+        return "".join([*parts, pattern.sub(wrap, text[start:])])
+
     out, depth, position = [], 0, 0
     for tag in TAG.finditer(html):
         text = html[position : tag.start()]
-        out.append(pattern.sub(wrap, text) if depth == 0 else text)
+        out.append(outside_maths(text) if depth == 0 else text)
         closing, name, self_closing = tag.group(1), tag.group(2).lower(), tag.group(3)
         if name in SKIPPED_TAGS and not self_closing:
             depth = max(depth - 1, 0) if closing else depth + 1
         out.append(tag.group(0))
         position = tag.end()
     tail = html[position:]
-    out.append(pattern.sub(wrap, tail) if depth == 0 else tail)
+    out.append(outside_maths(tail) if depth == 0 else tail)
     return "".join(out)
 
 
