@@ -33,7 +33,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:
     write(f"pages                {len(english_pages())} English, {len(chinese_pages())} Chinese")
     write(f"page code executed   {len(page_scripts)} pages passed")
     write(f"claim tests passed   {len(claims)}")
-    write(f"CPU time by page      {_by_page(terminalreporter)}")
+    write(f"slowest areas        {_by_page(terminalreporter)}  (test time, summed)")
 
 
 def _by_page(terminalreporter) -> str:

@@ -11,7 +11,7 @@ import markdown
 import pytest
 
 from tests.conftest import resolve_href
-from tests.helpers import ROOT, english_pages
+from tests.helpers import ROOT, chinese_pages, english_pages, translation_of
 from tests.markdown_fences import expand_includes
 
 pytestmark = pytest.mark.site
@@ -130,3 +130,26 @@ def test_check_paths_is_on_in_mkdocs_yml() -> None:
 
     assert snippet_options().get("check_paths") is True
     assert markdown  # the same Markdown library renders the site
+
+
+NOTEBOOK_PAGES = [page for page in english_pages() + chinese_pages() if page.suffix == ".ipynb"]
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=str)
+def test_notebook_links_and_anchors_resolve(build: tuple[Path, str, float], page: Path) -> None:
+    """mkdocs --strict does not check links inside notebooks: every #anchor and page link must land."""
+    site, _, _ = build
+    chinese = page.name.endswith(".zh.ipynb")
+    html = built_page(site, translation_of(page) if chinese else page, "zh" if chinese else "en")
+    text = html.read_text(encoding="utf-8")
+    ids = set(re.findall(r'\sid="([^"]+)"', text))
+    assert '<h2 id="">' not in text, f"{html.relative_to(site)} has headings without an anchor"
+    for href in re.findall(r'href="([^"]+)"', text):
+        if href.startswith(("http:", "https:", "mailto:", "data:", "javascript:")):
+            continue
+        path, _, anchor = href.partition("#")
+        if not path:
+            assert anchor in ids, f"{html.relative_to(site)}: #{anchor} points to no heading"
+            continue
+        target = resolve_href(site, html, path)
+        assert target.exists(), f"{html.relative_to(site)}: link {href} points to nothing"

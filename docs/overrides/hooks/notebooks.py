@@ -7,13 +7,19 @@
 - ``on_page_context`` points the language switcher at the same notebook in the other language.
 - ``on_page_content`` removes nbconvert's MathJax and mermaid loaders, which would fetch
   scripts from a CDN; the site's own KaTeX renders notebook maths instead.
+- ``on_page_context`` gives notebook headings the same anchors as Markdown pages
+  (``pymdownx.slugs``): nbconvert leaves Chinese headings with ``id=""``, so the table of
+  contents pointed nowhere. It also takes the page description from the notebook's metadata.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from mkdocs.plugins import event_priority
+from pymdownx.slugs import slugify
 from mkdocs.structure.files import File, Files
 
 
@@ -50,11 +56,49 @@ def on_page_content(html: str, page, config, files) -> str:
     return CDN_LOADERS.sub("", html)
 
 
+SLUG = slugify(case="lower")
+HEADING = re.compile(r'<h([1-6]) id="[^"]*">(.*?)<a class="anchor-link" href="#[^"]*">', re.DOTALL)
+
+
+def _heading_text(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html).strip()
+
+
+def anchor_headings(html: str, toc) -> str:
+    """Slug every notebook heading like a Markdown heading and point the table of contents at it."""
+    used: dict[str, int] = {}
+    anchors: dict[str, list[str]] = {}
+
+    def anchor(match: re.Match[str]) -> str:
+        text = _heading_text(match.group(2))
+        slug = SLUG(text, "-") or "section"
+        count = used.get(slug, 0)
+        used[slug] = count + 1
+        slug = f"{slug}_{count}" if count else slug
+        anchors.setdefault(text, []).append(slug)
+        level = match.group(1)
+        return f'<h{level} id="{slug}">{match.group(2)}<a class="anchor-link" href="#{slug}">'
+
+    html = HEADING.sub(anchor, html)
+    links = list(toc)
+    while links:
+        link = links.pop(0)
+        queue = anchors.get(_heading_text(link.title), [])
+        if queue:
+            link.id = queue.pop(0)
+        links[:0] = link.children
+    return html
+
+
 @event_priority(0)  # after mkdocs-static-i18n's on_page_context (50)
 def on_page_context(context, page, config, nav):
-    """Point the language switcher of a notebook page at the same notebook in each language."""
+    """Anchors, description and language switcher of a notebook page."""
     if not page.file.src_uri.endswith(".ipynb"):
         return context
+    page.content = anchor_headings(page.content, page.toc)
+    metadata = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8")).get("metadata", {})
+    if metadata.get("description"):
+        page.meta["description"] = metadata["description"]
     i18n = config.plugins.get("i18n")
     roots = {alternate["lang"]: alternate["link"] for alternate in getattr(i18n, "extra_alternate", [])}
     current_root = roots.get(getattr(i18n, "current_language", ""), "/").strip("/")
