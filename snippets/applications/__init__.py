@@ -1,0 +1,1 @@
+"""Snippets for the deep-learning-in-industry pages (healthcare, finance, transportation)."""

@@ -1,0 +1,1 @@
+"""Frontiers: reinforcement learning, transfer learning, meta-learning, multimodal learning, ethics."""

@@ -1,0 +1,1 @@
+"""Project walkthroughs: the code behind the notebook pages."""
