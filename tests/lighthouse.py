@@ -2,7 +2,10 @@
 
 Usage: python -m tests.lighthouse SITE_DIR LIGHTHOUSE_BIN
 Serves SITE_DIR on a local port and runs Lighthouse with the local Chromium; nothing else
-is contacted. Prints one line per page with the four category scores.
+is contacted. Prints one line per page with the four category scores. The performance score
+varies from run to run on a shared machine, so each page is audited LIGHTHOUSE_RUNS times
+(default 3) and the run with the median performance score is reported, as Lighthouse's own
+documentation recommends.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from tests.local_server import serve
 
+RUNS = int(os.environ.get("LIGHTHOUSE_RUNS", "3"))
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 CHROME_FLAGS = " ".join(
@@ -94,12 +98,16 @@ def report(base: str, site: Path, lighthouse: str, chrome: str) -> None:
     pages = ["/", "/zh/", heaviest_page(site, "en"), heaviest_page(site, "zh")]
     print(f"{'page':45} " + " ".join(f"{name:>14}" for name in CATEGORIES))
     for path in dict.fromkeys(pages):
-        scores, failed = audit(base + path, lighthouse, chrome)
+        runs = sorted(
+            (audit(base + path, lighthouse, chrome) for _ in range(RUNS)), key=lambda r: r[0]["performance"]
+        )
+        scores, failed = runs[len(runs) // 2]
         marks = " ".join(f"{scores[n]:>12}{'  ' if scores[n] >= TARGETS[n] else ' !'}" for n in CATEGORIES)
         print(f"{path:45} {marks}")
         for line in failed:
             print(f"    {line}")
-    print("targets: performance >= 95, accessibility = best-practices = seo = 100 ('!' marks a miss)")
+    print(f"median of {RUNS} runs per page; targets: performance >= 95, accessibility 100,")
+    print("best-practices 100, seo 100 ('!' marks a miss)")
 
 
 if __name__ == "__main__":

@@ -153,3 +153,34 @@ def test_notebook_links_and_anchors_resolve(build: tuple[Path, str, float], page
             continue
         target = resolve_href(site, html, path)
         assert target.exists(), f"{html.relative_to(site)}: link {href} points to nothing"
+
+
+def load_hook(name: str):
+    import importlib.util
+
+    path = ROOT / "docs" / "overrides" / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_notebook_css_keeps_only_rules_the_page_uses() -> None:
+    hook = load_hook("notebooks")
+    html = (
+        '<style type="text/css">.a{color:red}.b .c{color:blue}@media print{.a{x:1}.z{x:2}}'
+        'p{margin:0}.a:not(.z){y:1}</style><div class="a b"><span class="c"></span></div>'
+    )
+    css = hook.trim_notebook_css(html).split("</style>")[0]
+    assert ".a{color:red}" in css and ".b .c{color:blue}" in css and "p{margin:0}" in css
+    assert "@media print{.a{x:1}}" in css and ".a:not(.z){y:1}" in css
+    assert ".z{x:2}" not in css
+
+
+def test_search_index_has_no_code_listings(build: tuple[Path, str, float]) -> None:
+    site, _, _ = build
+    raw = (site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "感知机" in raw, "the index is written as UTF-8, not \\u escapes"
+    docs = json.loads(raw)["docs"]
+    assert not [doc["location"] for doc in docs if "<pre" in doc["text"]]
+    assert load_hook("search_index").lighten("a <pre>x = 1</pre> In [3]: Copied! b") == "a b"

@@ -10,13 +10,19 @@
 - ``on_page_context`` gives notebook headings the same anchors as Markdown pages
   (``pymdownx.slugs``): nbconvert leaves Chinese headings with ``id=""``, so the table of
   contents pointed nowhere. It also takes the page description from the notebook's metadata.
+- ``on_post_page`` drops the rules of nbconvert's inlined JupyterLab stylesheet (about 570 kB
+  on every notebook page) whose classes the page never uses: the browser had to parse all of
+  it before showing anything.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from pathlib import Path
+
+import tinycss2
 
 from mkdocs.plugins import event_priority
 from pymdownx.slugs import slugify
@@ -107,3 +113,48 @@ def on_page_context(context, page, config, nav):
         if alternate["lang"] in roots:
             alternate["link"] = roots[alternate["lang"]].rstrip("/") + "/" + path
     return context
+
+
+INLINE_STYLE = re.compile(r'(<style type="text/css">)(.*?)(</style>)', re.DOTALL)
+CLASS_ATTRIBUTE = re.compile(r'class="([^"]*)"')
+CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][_a-zA-Z0-9-]*)")
+NEGATION = re.compile(r":not\([^)]*\)")
+
+
+@cache
+def parsed_stylesheet(css: str) -> tuple:
+    return tuple(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True))
+
+
+def used_rules(rules, classes: set[str]) -> list[str]:
+    """Serialized rules with at least one selector whose classes all occur on the page."""
+    kept = []
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            selectors = NEGATION.sub("", tinycss2.serialize(rule.prelude)).split(",")
+            if any(set(CLASS_SELECTOR.findall(selector)) <= classes for selector in selectors):
+                kept.append(rule.serialize())
+        elif rule.type == "at-rule" and rule.lower_at_keyword in {"media", "supports"} and rule.content:
+            inner = tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True)
+            body = "".join(used_rules(inner, classes))
+            if body:
+                kept.append(f"@{rule.at_keyword}{tinycss2.serialize(rule.prelude)}{{{body}}}")
+        elif rule.type == "at-rule":
+            kept.append(rule.serialize())
+    return kept
+
+
+def trim_notebook_css(html: str) -> str:
+    classes = {name for attribute in CLASS_ATTRIBUTE.findall(html) for name in attribute.split()}
+
+    def trim(match: re.Match[str]) -> str:
+        css = "".join(used_rules(parsed_stylesheet(match.group(2)), classes))
+        return f"{match.group(1)}{css}{match.group(3)}"
+
+    return INLINE_STYLE.sub(trim, html)
+
+
+def on_post_page(output: str, page, config) -> str:
+    if not page.file.src_uri.endswith(".ipynb"):
+        return output
+    return trim_notebook_css(output)
