@@ -72,14 +72,27 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number greater than zero."""
+def number(text: str) -> float:
+    """argparse building block: the number in ``text``, or a usage error."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number greater than zero."""
+    value = number(text)
     if not (value > 0 and value != float("inf")):
         raise argparse.ArgumentTypeError(f"expected a finite number greater than 0, got {text}")
+    return value
+
+
+def at_least_two(text: str) -> int:
+    """argparse type: a sequence length of 2 or more."""
+    value = positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected a length of at least 2, got {value}")
     return value
 
 

@@ -19,7 +19,7 @@ Params = dict[str, torch.Tensor]
 GATES = {"rnn": "h", "lstm": "ifgo", "gru": "rzn"}
 # --8<-- [end:setup]
 
-from snippets.common import DEFAULT_SEED, make_parser, positive_int, run_cli  # noqa: E402
+from snippets.common import DEFAULT_SEED, at_least_two, make_parser, number, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:scratch]
@@ -289,20 +289,9 @@ def report(args: argparse.Namespace) -> None:
         )
 
 
-def at_least_two(text: str) -> int:
-    """argparse type: a sequence length of 2 or more."""
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected a length of at least 2, got {value}")
-    return value
-
-
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = number(text)
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
     return value

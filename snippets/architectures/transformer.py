@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from snippets.common import one_thread, pick_device, seed_everything
 
 # --8<-- [end:setup]
-from snippets.common import DEFAULT_SEED, make_parser, positive_float, positive_int, run_cli
+from snippets.common import DEFAULT_SEED, at_least_two, make_parser, positive_float, positive_int, run_cli
 
 
 # --8<-- [start:scratch-attention]
@@ -300,14 +300,6 @@ def report(args: argparse.Namespace) -> None:
         if positions:
             share = mirror_share(model, args.length, args.seed)
             print(f"  positions where a head attends most to the mirrored input: {share:.3f}")
-
-
-def at_least_two(text: str) -> int:
-    """argparse type: a sequence length of 2 or more."""
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected a length of at least 2, got {value}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

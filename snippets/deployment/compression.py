@@ -135,7 +135,7 @@ def median_latency_ms(model: nn.Module, x: torch.Tensor, repeats: int = 50) -> f
 
 # --8<-- [end:setup]
 
-from snippets.common import make_parser, positive_float, positive_int, run_cli  # noqa: E402
+from snippets.common import make_parser, number, positive_float, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:quant-scratch]
@@ -442,10 +442,7 @@ FIGURES = {"compression-pruning": plot_pruning_curves, "compression-temperature"
 
 def fraction(text: str) -> float:
     """argparse type: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = number(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
     return value

@@ -28,7 +28,7 @@ def random_start(rng: np.random.Generator) -> np.ndarray:
 
 # --8<-- [end:setup]
 
-from snippets.common import make_parser, positive_float, positive_int, run_cli  # noqa: E402
+from snippets.common import make_parser, number, positive_float, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:scratch]
@@ -235,10 +235,7 @@ def condition_number(text: str) -> float:
 
 def momentum_value(text: str) -> float:
     """argparse type: a number in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = number(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected 0 <= momentum < 1, got {text}")
     return value

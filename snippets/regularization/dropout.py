@@ -28,7 +28,7 @@ def make_noisy_data(
 
 # --8<-- [end:setup]
 
-from snippets.common import make_parser, positive_int, run_cli  # noqa: E402
+from snippets.common import make_parser, number, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:scratch]
@@ -176,10 +176,7 @@ def report(args: argparse.Namespace) -> None:
 
 def probability(text: str) -> float:
     """argparse type: a dropout rate in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = number(text)
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"expected 0 <= p < 1, got {text}")
     return value
