@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 from snippets.common import default_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 LANGUAGES = ("en", "zh")
+
+
+def load_hook(name: str) -> ModuleType:
+    """Import the MkDocs hook ``docs/overrides/hooks/<name>.py`` (hooks are files, not a package)."""
+    path = DOCS / "overrides" / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def seeds(count: int = 3) -> list[int]:

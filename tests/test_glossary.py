@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from tests.helpers import DOCS, chinese_pages, english_pages, lines_outside_fences, page_text
+from tests.helpers import DOCS, chinese_pages, english_pages, lines_outside_fences, load_hook, page_text
 
 TERMS = yaml.safe_load((DOCS / "glossary.yml").read_text(encoding="utf-8"))["terms"]
 
@@ -45,11 +45,7 @@ def test_pages_use_the_glossary_wording(page) -> None:
 
 
 def test_tooltips_skip_code_and_notebook_maths() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("glossary_hook", DOCS / "overrides/hooks/glossary.py")
-    hook = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hook)
+    hook = load_hook("glossary")
     html = "<p>$\\text{gradient}_k$ and <code>gradient</code> then gradient</p>"
     out = hook.add_tooltips(html, "en")
     assert out.count("<abbr") == 1

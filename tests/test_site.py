@@ -11,7 +11,7 @@ import markdown
 import pytest
 
 from tests.conftest import resolve_href
-from tests.helpers import ROOT, chinese_pages, english_pages, translation_of
+from tests.helpers import ROOT, chinese_pages, english_pages, load_hook, translation_of
 from tests.markdown_fences import expand_includes
 
 pytestmark = pytest.mark.site
@@ -153,16 +153,6 @@ def test_notebook_links_and_anchors_resolve(build: tuple[Path, str, float], page
             continue
         target = resolve_href(site, html, path)
         assert target.exists(), f"{html.relative_to(site)}: link {href} points to nothing"
-
-
-def load_hook(name: str):
-    import importlib.util
-
-    path = ROOT / "docs" / "overrides" / "hooks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_hook", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_notebook_css_keeps_only_rules_the_page_uses() -> None:
