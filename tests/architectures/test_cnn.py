@@ -24,15 +24,11 @@ from snippets.architectures.cnn import (
     torch_conv_pool,
     train_digits_cnn,
 )
-from snippets.common import one_thread, seed_everything
+from snippets.common import seed_everything
 from tests.helpers import seeds
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread_module():
-    """These models are tiny: on a shared 2-core machine one thread is much faster than two."""
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("single_thread_module")
 
 
 GEOMETRIES = [(1, 0), (1, 1), (2, 0), (2, 1), (3, 2)]  # (stride, padding)

@@ -18,15 +18,11 @@ from snippets.architectures.mnist1d import (
     run_benchmark,
     same_function_after_shuffle,
 )
-from snippets.common import one_thread, seed_everything
+from snippets.common import seed_everything
 from tests.helpers import seeds
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread_module():
-    """These models are tiny: on a shared 2-core machine one thread is much faster than two."""
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("single_thread_module")
 
 
 TEST_STEPS = 200  # the page's default; the full run uses 2000
