@@ -8,14 +8,18 @@ WORKERS ?= 2
 # One BLAS/OpenMP thread per test worker: the workers already use every core.
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -c tests/pytest.ini --rootdir=.
 
-.PHONY: help serve build test test-seeds lint format figures outputs browser audit clean
+.PHONY: help serve build test test-seeds lint format figures outputs browser audit clean test-latest
 
 help:
 	@echo "make serve       serve the site (English at /, Chinese at /zh/) on http://127.0.0.1:8000"
 	@echo "make test        run every test: claims, page code, outputs, figures, parity, strict build"
 	@echo "make test-seeds  run the claim tests again with SNIPPETS_SEED=1 and 2"
+	@echo "make test-latest the whole suite on the newest release of every requirement, in .venv-latest;"
+	@echo "                 report in .venv-latest/report.md. torch stays at its pin (LATEST_KEEP=torch):"
+	@echo "                 a newer torch from PyPI is a multi-GB CUDA build. CI runs it with LATEST_KEEP="
+	@echo "                 LATEST_TORCH_INDEX=https://download.pytorch.org/whl/cpu (newest CPU torch)"
 	@echo "make build       build the site into site/"
-	@echo "make lint        ruff check and format check"
+	@echo "make lint        ruff check and format check; actionlint (with shellcheck) on the workflows"
 	@echo "make audit       Lighthouse scores of the home and heaviest pages, both languages"
 	@echo "make figures     regenerate docs/assets/figures/*.svg"
 	@echo "make outputs     regenerate the recorded snippet outputs (snippets/**/*.out.txt)"
@@ -46,9 +50,30 @@ test-seeds: $(STAMP)
 	SNIPPETS_SEED=1 $(PYTEST) -n $(WORKERS) tests --ignore=tests/test_site.py -q
 	SNIPPETS_SEED=2 $(PYTEST) -n $(WORKERS) tests --ignore=tests/test_site.py -q
 
+# make test against the newest releases: every name in requirements.txt without its pin (except
+# LATEST_KEEP), resolved by pip in a separate venv; tests/latest_report.py writes the report
+# (versions, failing tests by page; also to $GITHUB_STEP_SUMMARY in CI). Exits as pytest did.
+LATEST_VENV := .venv-latest
+LATEST_PY := $(LATEST_VENV)/bin/python
+LATEST_KEEP ?= torch
+LATEST_TORCH_INDEX ?=
+
+test-latest: browser
+	@test -x $(LATEST_PY) || $(PYTHON) -m venv $(LATEST_VENV)
+	$(if $(LATEST_TORCH_INDEX),$(LATEST_PY) -m pip install -q --upgrade torch --index-url $(LATEST_TORCH_INDEX))
+	$(LATEST_PY) -m tests.latest_report requirements --keep "$(LATEST_KEEP)" \
+		$(if $(LATEST_TORCH_INDEX),--installed torch) > $(LATEST_VENV)/requirements-latest.txt
+	$(LATEST_PY) -m pip install -q --upgrade -r $(LATEST_VENV)/requirements-latest.txt
+	$(LATEST_PY) -m pip freeze > $(LATEST_VENV)/freeze.txt
+	set -o pipefail; $(subst $(PY),$(LATEST_PY),$(PYTEST)) -n $(WORKERS) -p tests.budgets 2>&1 \
+		| tee $(LATEST_VENV)/pytest.log; status=$$?; \
+	$(LATEST_PY) -m tests.latest_report report --log $(LATEST_VENV)/pytest.log --keep "$(LATEST_KEEP)" \
+		--out $(LATEST_VENV)/report.md; exit $$status
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --config tests/ruff.toml snippets tests docs/overrides
 	$(VENV)/bin/ruff format --config tests/ruff.toml --check snippets tests docs/overrides
+	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck -pyflakes= .github/workflows/*.yml
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format --config tests/ruff.toml snippets tests docs/overrides
