@@ -35,12 +35,22 @@ def study_plan(language: str = "en") -> list[tuple[str, list[str], float]]:
 # --8<-- [end:plan]
 
 
+LINES = {
+    "en": (
+        "{title}: {pages} pages, {hours:.1f} h",
+        "total: {hours:.1f} h of reading and running, before exercises",
+    ),
+    "zh": ("{title}：{pages} 页，{hours:.1f} 小时", "合计：{hours:.1f} 小时的阅读与运行时间，不含练习"),
+}
+
+
 def report(args: argparse.Namespace) -> None:
+    stage_line, total_line = LINES[args.language]
     total = 0.0
     for title, pages, hours in study_plan(args.language):
         total += hours
-        print(f"{title}: {len(pages)} pages, {hours:.1f} h")
-    print(f"total: {total:.1f} h of reading and running, before exercises")
+        print(stage_line.format(title=title, pages=len(pages), hours=hours))
+    print(total_line.format(hours=total))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,9 @@
 Numbers may drift slightly between CPUs and library builds, so each number is compared
 with a tolerance; every other character must match exactly.
 Refresh a file with ``python -m snippets.outputs <module>`` after changing its code.
+A variant file ``<topic>.<variant>.out.txt`` (``summary.zh.out.txt``) is compared with
+``main(VARIANTS[variant])`` (``main(["--language", "zh"])``); refresh it with
+``python -m snippets.outputs <module>:<variant>``.
 
 The test calls each module's ``main([])`` inside the test worker, with output captured at the
 file-descriptor level (so processes a snippet starts are captured too): a fresh interpreter per
@@ -18,7 +21,7 @@ import re
 import pytest
 
 from snippets.common import DEFAULT_SEED, SEED_VARIABLE
-from snippets.outputs import output_path, recorded_modules
+from snippets.outputs import arguments, output_path, recorded_outputs
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
@@ -49,18 +52,28 @@ def test_mismatch_spots_changed_numbers_and_text() -> None:
     assert mismatch("a\n", "a\nb\n") is not None
 
 
-@pytest.mark.parametrize("module", recorded_modules())
+def test_chinese_summary_output_is_recorded_in_chinese() -> None:
+    assert ("snippets.summary", "zh") in recorded_outputs()
+    assert "基础阶段" in output_path("snippets.summary", "zh").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("module", "variant"),
+    recorded_outputs(),
+    ids=[module + (f":{variant}" if variant else "") for module, variant in recorded_outputs()],
+)
 def test_recorded_output_matches(
-    module: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    module: str, variant: str | None, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SEED_VARIABLE, str(DEFAULT_SEED))
     main = importlib.import_module(module).main
     capfd.readouterr()
-    code = main([])
+    code = main(arguments(variant))
     printed, errors = capfd.readouterr()
-    assert code in (0, None), f"python -m {module} failed:\n{errors}"
-    recorded = output_path(module).read_text(encoding="utf-8")
+    command = " ".join([f"python -m {module}", *arguments(variant)])
+    assert code in (0, None), f"{command} failed:\n{errors}"
+    path = output_path(module, variant)
+    recorded = path.read_text(encoding="utf-8")
     problem = mismatch(recorded, printed)
-    assert problem is None, (
-        f"{output_path(module).name} is out of date ({problem}); run python -m snippets.outputs {module}"
-    )
+    target = module + (f":{variant}" if variant else "")
+    assert problem is None, f"{path.name} is out of date ({problem}); run python -m snippets.outputs {target}"

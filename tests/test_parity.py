@@ -2,7 +2,9 @@
 
 For each pair ``page.md`` / ``page.zh.md`` the heading levels, the ``--8<--`` includes,
 the figures and the number of code fences must match, so a section, snippet or figure
-added in one language cannot be missing from the other.
+added in one language cannot be missing from the other. A Chinese page may include the
+Chinese variant ``<topic>.zh.out.txt`` of a recorded output where the English page includes
+``<topic>.out.txt``.
 """
 
 from __future__ import annotations
@@ -21,13 +23,24 @@ IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)")
 FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})\s*\S")
 
 
+def same_output(include: str) -> str:
+    """A Chinese page may show the Chinese variant of an output: ``x.zh.out.txt`` stands for ``x.out.txt``."""
+    return include.replace(".zh.out.txt", ".out.txt")
+
+
+def includes(text: str) -> list[str]:
+    """The files a page includes with ``--8<--`` (inline and block form), as written."""
+    return INCLUDE.findall(text) + [
+        m.group(1) for line in text.splitlines() if (m := BLOCK_INCLUDE_LINE.match(line))
+    ]
+
+
 def skeleton(page: Path) -> dict[str, list]:
     text = page_text(page)
     outside = list(lines_outside_fences(text))
     return {
         "heading levels": [len(m.group(1)) for line in outside if (m := HEADING.match(line))],
-        "includes": INCLUDE.findall(text)
-        + [m.group(1) for line in text.splitlines() if (m := BLOCK_INCLUDE_LINE.match(line))],
+        "includes": [same_output(include) for include in includes(text)],
         "figures": IMAGE.findall(" ".join(outside)),
         "code fences": [len(FENCE_OPEN.findall(text))],
     }
@@ -58,7 +71,7 @@ def test_page_pair_matches(page: Path) -> None:
 @pytest.mark.parametrize("page", english_pages() + chinese_pages(), ids=str)
 def test_included_files_and_figures_exist(page: Path) -> None:
     parts = skeleton(page)
-    for include in parts["includes"]:
+    for include in includes(page_text(page)):
         target = include.split(":")[0]
         assert (DOCS.parent / target).is_file(), f"docs/{page} includes a missing file: {target}"
     for figure in parts["figures"]:
