@@ -95,14 +95,17 @@ class Finding:
     claim_box: bool
 
     def message(self, page: Path) -> str:
-        where = "in a claim box; print it or assert it" if self.claim_box else "print it in the code"
         tests = (
             ", ".join(str(path.relative_to(ROOT)) for path in page_test_modules(page)) or "tests/<section>/"
         )
-        cite = "" if self.claim_box else ", or cite a source on the same line (a link to the primary source)"
+        if self.claim_box:
+            return (
+                f"docs/{page}:{self.line}: the number {self.number} in a claim box has no provenance: "
+                f"print it in the code or assert it in {tests} (a citation does not count in a claim box)"
+            )
         return (
-            f"docs/{page}:{self.line}: the number {self.number} has no provenance: {where}, "
-            f"assert it in {tests}{cite}"
+            f"docs/{page}:{self.line}: the number {self.number} has no provenance: print it in the code, "
+            f"assert it in {tests}, or cite a source on the same line (a link to the primary source)"
         )
 
 
