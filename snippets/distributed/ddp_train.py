@@ -15,6 +15,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+# Import before init_process_group. DDP imports this module lazily, and its functions take
+# `group=group.WORLD` as a default argument: imported after init, those defaults keep the
+# process group and its gloo threads alive past destroy_process_group(), and a thread still
+# releasing work while Python shuts down aborts the process ("terminate called ...").
+import torch.distributed.nn
+
 from snippets.distributed.parallelism import train_data_parallel
 
 

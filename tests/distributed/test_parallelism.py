@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,7 @@ from snippets.distributed.parallelism import (
     run_torchrun,
     train_single_process,
 )
-from tests.helpers import seeds
+from tests.helpers import ROOT, seeds
 
 
 def test_ddp_with_two_processes_matches_one_process(tmp_path: Path) -> None:
@@ -29,6 +33,19 @@ def test_ddp_with_two_processes_matches_one_process(tmp_path: Path) -> None:
     untrained = make_model(seed)
     assert max_parameter_difference(reference, untrained) > 1e-3, "training must move the weights"
     assert max_parameter_difference(reference, ddp_model) < 1e-5
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through Linux /proc")
+def test_ddp_worker_ends_with_no_gloo_threads(tmp_path: Path) -> None:
+    """The cause of a rare abort at exit ("terminate called without an active exception"):
+    gloo threads that outlive destroy_process_group() and release work while Python shuts down."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    command += ["-m", "tests.distributed.ddp_thread_probe", str(tmp_path / "probe.pt")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = sorted(re.findall(r"rank (\d): (\d+) threads", result.stdout))
+    assert counts == [("0", "1"), ("1", "1")], result.stdout
 
 
 @pytest.mark.parametrize("seed", seeds(3))
