@@ -186,6 +186,12 @@ def plot_digits():
 FIGURES = {"gan-ring-training": plot_training, "gan-conditional-digits": plot_digits}
 
 
+# Lines of the recorded output whose numbers differ between CPUs (tests/test_outputs.py): which
+# modes survive depends on rounding that the game amplifies, so the counts are not compared
+# (the page says so; tests/architectures/test_gan.py checks the bounds).
+OUTPUT_TOLERANCE = {"ring GAN step": math.inf}
+
+
 def report(args: argparse.Namespace) -> None:
     _, snapshots = train_gan(steps=args.steps, seed=args.seed)
     for step, samples in snapshots.items():

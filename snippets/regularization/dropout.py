@@ -158,6 +158,12 @@ def plot_curves():
 FIGURES = {"dropout-curves": plot_curves}
 
 
+# Lines of the recorded output whose numbers differ between CPUs by more than tests/test_outputs.py
+# allows by default: without dropout the 20-sample fit ends in a different place on each CPU
+# (test MSE 0.413-0.425, gap 0.367-0.387 across ATEN_CPU_CAPABILITY levels).
+OUTPUT_TOLERANCE = {"   no dropout:": 0.15}
+
+
 def report(args: argparse.Namespace) -> None:
     """Check the dropout statistics, then measure the train-test gap with and without dropout."""
     print(f"seed={args.seed} p={args.p} steps={args.steps} train_samples={args.train}")

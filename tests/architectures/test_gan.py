@@ -27,9 +27,15 @@ def test_gan_covers_most_modes(seed: int) -> None:
     _, snapshots = train_gan(seed=seed)
     first, last = min(snapshots), max(snapshots)
     covered, near = mode_coverage(snapshots[last])
-    assert covered >= 4  # at least half of the modes: collapse onto fewer modes varies by seed
-    assert near >= 0.5
-    assert covered > mode_coverage(snapshots[first])[0]
+    covered_early, near_early = mode_coverage(snapshots[first])
+    # Thresholds from 24 runs (seeds 0-11, ATEN_CPU_CAPABILITY default and avx2/avx512): at the
+    # end 4-8 modes and 44-72% of samples near a mode; after 10% of the steps 0-2 modes, 5-10%.
+    # Which modes survive differs between CPUs (the game amplifies rounding), so the bounds
+    # leave a margin below the worst run; a collapsed or untrained generator fails them.
+    assert covered >= 3
+    assert covered >= covered_early + 2
+    assert near >= 0.35
+    assert near >= 3 * near_early
 
 
 @pytest.mark.parametrize("seed", seeds(1))
