@@ -8,12 +8,14 @@ WORKERS ?= 2
 # One BLAS/OpenMP thread per test worker: the workers already use every core.
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -c tests/pytest.ini --rootdir=.
 
-.PHONY: help serve build test test-seeds lint format figures outputs browser audit clean test-latest
+.PHONY: help serve build test test-seeds test-cpus lint format figures outputs browser audit clean test-latest
 
 help:
 	@echo "make serve       serve the site (English at /, Chinese at /zh/) on http://127.0.0.1:8000"
 	@echo "make test        run every test: claims, page code, outputs, figures, parity, strict build"
 	@echo "make test-seeds  run the claim tests again with SNIPPETS_SEED=1 and 2"
+	@echo "make test-cpus   run the suite once per CPU kernel level this machine has (ATEN_CPU_CAPABILITY:"
+	@echo "                 $(CPU_LEVELS)); pick levels with LEVELS=\"default avx2\""
 	@echo "make test-latest the whole suite on the newest release of every requirement, in .venv-latest;"
 	@echo "                 report in .venv-latest/report.md. torch stays at its pin (LATEST_KEEP=torch):"
 	@echo "                 a newer torch from PyPI is a multi-GB CUDA build. CI runs it with LATEST_KEEP="
@@ -45,6 +47,20 @@ browser:
 		echo "Installing Chromium for the browser tests (apt-get)..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium not found and cannot be installed here: the browser tests will be skipped."; fi
+
+# PyTorch picks CPU kernels by instruction set; forcing a lower level simulates another CPU.
+# x86 levels this CPU supports (AVX-512 kernels need the F, BW, VL and DQ extensions).
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+CPU_LEVELS := default $(if $(filter avx2,$(CPU_FLAGS)),avx2) $(if $(filter-out 4,$(words $(filter avx512f avx512bw avx512vl avx512dq,$(CPU_FLAGS)))),,avx512)
+LEVELS ?= $(CPU_LEVELS)
+
+test-cpus: $(STAMP) browser
+	@for level in $(LEVELS); do \
+		used=$$(ATEN_CPU_CAPABILITY=$$level $(PY) -c "import torch; print(torch.backends.cpu.get_cpu_capability().lower())"); \
+		if [ "$$used" != "$$level" ]; then echo "ATEN_CPU_CAPABILITY=$$level: PyTorch uses $$used on this CPU"; exit 2; fi; \
+		echo "== ATEN_CPU_CAPABILITY=$$level"; \
+		ATEN_CPU_CAPABILITY=$$level $(PYTEST) -n $(WORKERS) -q || exit 1; \
+	done
 
 test-seeds: $(STAMP)
 	SNIPPETS_SEED=1 $(PYTEST) -n $(WORKERS) tests --ignore=tests/test_site.py -q
