@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 WORKERS ?= 2
 # One BLAS/OpenMP thread per test worker: the workers already use every core.
-PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -c tests/pytest.ini --rootdir=.
+# pytest and ruff read pyproject.toml: no flags needed.
+PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest
 
 .PHONY: help serve build test test-seeds test-cpus lint format figures outputs browser audit clean test-latest
 
@@ -23,8 +24,8 @@ help:
 	@echo "make build       build the site into site/"
 	@echo "make lint        ruff check and format check; actionlint (with shellcheck) on the workflows"
 	@echo "make audit       Lighthouse scores of the home and heaviest pages, both languages"
-	@echo "make figures     regenerate docs/assets/figures/*.svg"
-	@echo "make outputs     regenerate the recorded snippet outputs (snippets/**/*.out.txt)"
+	@echo "make figures     regenerate docs/assets/figures/*.svg (NAMES=\"a b\": only those)"
+	@echo "make outputs     regenerate the recorded snippet outputs (snippets/**/*.out.txt; MODULES=...: only those)"
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +39,7 @@ build: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 test: $(STAMP) browser
-	$(PYTEST) -n $(WORKERS) -p tests.budgets
+	$(PYTEST) -n $(WORKERS) -p tools.budgets
 
 # The browser tests need Chromium: install it where we can (Debian-like, as root), else they skip.
 browser:
@@ -67,7 +68,7 @@ test-seeds: $(STAMP)
 	SNIPPETS_SEED=2 $(PYTEST) -n $(WORKERS) tests --ignore=tests/test_site.py -q
 
 # make test against the newest releases: every name in requirements.txt without its pin (except
-# LATEST_KEEP), resolved by pip in a separate venv; tests/latest_report.py writes the report
+# LATEST_KEEP), resolved by pip in a separate venv; tools/latest_report.py writes the report
 # (versions, failing tests by page; also to $GITHUB_STEP_SUMMARY in CI) and exits non-zero when a
 # test failed, except the tests that compare installed versions with the pins (expected to fail).
 LATEST_VENV := .venv-latest
@@ -78,29 +79,29 @@ LATEST_TORCH_INDEX ?=
 test-latest: browser
 	@test -x $(LATEST_PY) || $(PYTHON) -m venv $(LATEST_VENV)
 	$(if $(LATEST_TORCH_INDEX),$(LATEST_PY) -m pip install -q --upgrade torch --index-url $(LATEST_TORCH_INDEX))
-	$(LATEST_PY) -m tests.latest_report requirements --keep "$(LATEST_KEEP)" \
+	$(LATEST_PY) -m tools.latest_report requirements --keep "$(LATEST_KEEP)" \
 		$(if $(LATEST_TORCH_INDEX),--installed torch) > $(LATEST_VENV)/requirements-latest.txt
 	$(LATEST_PY) -m pip install -q --upgrade -r $(LATEST_VENV)/requirements-latest.txt
 	$(LATEST_PY) -m pip freeze > $(LATEST_VENV)/freeze.txt
-	set -o pipefail; $(subst $(PY),$(LATEST_PY),$(PYTEST)) -n $(WORKERS) -p tests.budgets 2>&1 \
+	set -o pipefail; $(subst $(PY),$(LATEST_PY),$(PYTEST)) -n $(WORKERS) -p tools.budgets 2>&1 \
 		| tee $(LATEST_VENV)/pytest.log; status=$$?; \
-	$(LATEST_PY) -m tests.latest_report report --log $(LATEST_VENV)/pytest.log --keep "$(LATEST_KEEP)" \
+	$(LATEST_PY) -m tools.latest_report report --log $(LATEST_VENV)/pytest.log --keep "$(LATEST_KEEP)" \
 		--out $(LATEST_VENV)/report.md --pytest-status $$status
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check --config tests/ruff.toml snippets tests docs/overrides
-	$(VENV)/bin/ruff format --config tests/ruff.toml --check snippets tests docs/overrides
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck -pyflakes= .github/workflows/*.yml
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format --config tests/ruff.toml snippets tests docs/overrides
-	$(VENV)/bin/ruff check --config tests/ruff.toml --fix snippets tests docs/overrides
+	$(VENV)/bin/ruff format
+	$(VENV)/bin/ruff check --fix
 
 figures: $(STAMP)
-	$(PY) -m snippets.figures
+	$(PY) -m tools.figures $(NAMES)
 
 outputs: $(STAMP)
-	$(PY) -m snippets.outputs
+	$(PY) -m tools.outputs $(MODULES)
 
 LIGHTHOUSE := $(VENV)/node/node_modules/.bin/lighthouse
 
@@ -109,7 +110,7 @@ $(LIGHTHOUSE):
 
 audit: $(STAMP) browser $(LIGHTHOUSE)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
-	$(PY) -m tests.lighthouse site $(LIGHTHOUSE)
+	$(PY) -m tools.lighthouse site $(LIGHTHOUSE)
 
 clean:
 	rm -rf site .pytest_cache .ruff_cache .build-seconds

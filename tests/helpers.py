@@ -10,10 +10,10 @@ from pathlib import Path
 from types import ModuleType
 
 from snippets.common import default_seed
+from tools.manifest import LANGUAGES, PAGE_SUFFIXES, chinese_pages, english_pages
+from tools.paths import DOCS, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
-LANGUAGES = ("en", "zh")
+__all__ = ["DOCS", "LANGUAGES", "PAGE_SUFFIXES", "ROOT", "chinese_pages", "english_pages"]
 
 
 def load_hook(name: str) -> ModuleType:
@@ -29,30 +29,6 @@ def seeds(count: int = 3) -> list[int]:
     """Seeds for claim tests: ``SNIPPETS_SEED`` (or the default) and the next ``count - 1``."""
     first = default_seed()
     return [first + offset for offset in range(count)]
-
-
-PAGE_SUFFIXES = (".md", ".ipynb")
-
-
-def _pages(chinese: bool) -> list[Path]:
-    found = []
-    for suffix in PAGE_SUFFIXES:
-        for path in DOCS.rglob(f"*{suffix}"):
-            if "overrides" in path.parts or ".ipynb_checkpoints" in path.parts:
-                continue
-            if path.name.endswith(f".zh{suffix}") == chinese:
-                found.append(path.relative_to(DOCS))
-    return sorted(found)
-
-
-def english_pages() -> list[Path]:
-    """Every English page (``page.md`` or ``page.ipynb``), relative to ``docs/``."""
-    return _pages(chinese=False)
-
-
-def chinese_pages() -> list[Path]:
-    """Every Chinese page (``page.zh.md`` or ``page.zh.ipynb``), relative to ``docs/``."""
-    return _pages(chinese=True)
 
 
 def translation_of(page: Path) -> Path:

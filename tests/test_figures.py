@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from snippets.figures import FIGURE_DIR, registered_figures, render
+from tools.figures import FIGURE_DIR, registered_figures, render
 from tests.helpers import DOCS
 
 FIGURES = registered_figures()

@@ -2,10 +2,10 @@
 
 Numbers may drift slightly between CPUs and library builds, so each number is compared
 with a tolerance; every other character must match exactly.
-Refresh a file with ``python -m snippets.outputs <module>`` after changing its code.
+Refresh a file with ``python -m tools.outputs <module>`` after changing its code.
 A variant file ``<topic>.<variant>.out.txt`` (``summary.zh.out.txt``) is compared with
 ``main(VARIANTS[variant])`` (``main(["--language", "zh"])``); refresh it with
-``python -m snippets.outputs <module>:<variant>``.
+``python -m tools.outputs <module>:<variant>``.
 
 The test calls each module's ``main([])`` inside the test worker, with output captured at the
 file-descriptor level (so processes a snippet starts are captured too): a fresh interpreter per
@@ -21,7 +21,7 @@ import re
 import pytest
 
 from snippets.common import DEFAULT_SEED, SEED_VARIABLE
-from snippets.outputs import arguments, output_path, recorded_outputs
+from tools.outputs import arguments, output_path, recorded_outputs
 
 # A version string (2.13.0) is one token and must match exactly; other numbers get a tolerance.
 VERSION = re.compile(r"\d+\.\d+\.\d+(?:\.?(?:post|dev|rc|a|b)\d+)?")
@@ -106,4 +106,4 @@ def test_recorded_output_matches(
     assert not stale, f"{module}.OUTPUT_TOLERANCE names no recorded line: {stale}"
     problem = mismatch(recorded, printed, tolerances)
     target = module + (f":{variant}" if variant else "")
-    assert problem is None, f"{path.name} is out of date ({problem}); run python -m snippets.outputs {target}"
+    assert problem is None, f"{path.name} is out of date ({problem}); run python -m tools.outputs {target}"

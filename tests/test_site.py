@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import resolve_href
 from tests.helpers import ROOT, chinese_pages, english_pages, load_hook, translation_of
-from tests.markdown_fences import expand_includes
+from tools.markdown_fences import expand_includes
 
 pytestmark = pytest.mark.site
 
@@ -126,7 +126,7 @@ def test_missing_include_fails_and_names_the_file() -> None:
 
 
 def test_check_paths_is_on_in_mkdocs_yml() -> None:
-    from tests.markdown_fences import snippet_options
+    from tools.markdown_fences import snippet_options
 
     assert snippet_options().get("check_paths") is True
     assert markdown  # the same Markdown library renders the site

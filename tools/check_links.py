@@ -1,4 +1,4 @@
-"""Check the external links of every page (``python -m tests.check_links``).
+"""Check the external links of every page (``python -m tools.check_links``).
 
 Needs the network, so it is not part of ``make test``; the scheduled Links workflow runs
 it and never blocks a merge. Prints each broken link with the pages that use it.
@@ -12,9 +12,8 @@ import urllib.error
 import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from tools.paths import DOCS
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
 OK_STATUSES = {200, 206, 403, 429}  # 403/429: sites that refuse robots or rate-limit are not broken

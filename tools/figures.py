@@ -2,8 +2,9 @@
 
 A snippet module registers its figures in a module-level ``FIGURES`` dict that maps
 a file name (without extension) to a function returning a Matplotlib figure.
-``python -m snippets.figures`` (or ``make figures``) writes them all to
-``docs/assets/figures/<name>.svg`` with the default seed.
+``python -m tools.figures`` (or ``make figures``) writes them all to
+``docs/assets/figures/<name>.svg`` with the default seed; ``python -m tools.figures NAME ...``
+(``make figures NAMES=...``) writes only those.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from matplotlib.figure import Figure
 
 import snippets
 from snippets.common import DEFAULT_SEED, seed_everything
+from tools.paths import FIGURE_DIR, ROOT
 
-FIGURE_DIR = Path(__file__).resolve().parent.parent / "docs" / "assets" / "figures"
 FigureFactory = Callable[[], Figure]
 
 
@@ -31,8 +32,6 @@ def registered_figures() -> dict[str, FigureFactory]:
     """Collect the ``FIGURES`` dicts of every snippet module."""
     found: dict[str, FigureFactory] = {}
     for module_info in pkgutil.walk_packages(snippets.__path__, prefix="snippets."):
-        if module_info.name == __name__:
-            continue
         module = importlib.import_module(module_info.name)
         for name, factory in getattr(module, "FIGURES", {}).items():
             if name in found:
@@ -71,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown figure(s): {', '.join(unknown)}")
     for name in args.names or sorted(figures):
-        print(render(name, figures[name]).relative_to(FIGURE_DIR.parent.parent.parent))
+        print(render(name, figures[name]).relative_to(ROOT))
     return 0
 
 

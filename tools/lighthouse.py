@@ -1,6 +1,6 @@
 """Lighthouse scores of the built site (``make audit``): home and heaviest page, both languages.
 
-Usage: python -m tests.lighthouse SITE_DIR LIGHTHOUSE_BIN
+Usage: python -m tools.lighthouse SITE_DIR LIGHTHOUSE_BIN
 Serves SITE_DIR on a local port and runs Lighthouse with the local Chromium; nothing else
 is contacted. Prints one line per page with the four category scores. The performance score
 varies from run to run on a shared machine, so each page is audited LIGHTHOUSE_RUNS times
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.local_server import serve
+from tools.local_server import serve
 
 RUNS = int(os.environ.get("LIGHTHOUSE_RUNS", "3"))
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
@@ -84,7 +84,7 @@ def failed_audits(report: dict) -> list[str]:
 
 def main() -> int:
     if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m tests.lighthouse SITE_DIR LIGHTHOUSE_BIN")
+        raise SystemExit("usage: python -m tools.lighthouse SITE_DIR LIGHTHOUSE_BIN")
     site, lighthouse = Path(sys.argv[1]), sys.argv[2]
     chrome = os.environ.get("CHROME_PATH") or shutil.which("chromium")
     if not chrome:

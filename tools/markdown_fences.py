@@ -18,7 +18,7 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from tests.helpers import ROOT
+from tools.paths import ROOT
 
 CONTAINER_START = re.compile(r"^(\s*)(===[+!]?|!!!|\?\?\?\+?)\s")
 PYTHON_LANGS = {"py", "python", "python3"}

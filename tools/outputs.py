@@ -8,9 +8,9 @@ A variant ``<topic>.<variant>.out.txt`` records the same module run with the arg
 ``VARIANTS[variant]``: ``summary.zh.out.txt`` is ``python -m snippets.summary --language zh``,
 the output a Chinese page shows.
 
-    python -m snippets.outputs                 # refresh every recorded output
-    python -m snippets.outputs snippets.neural_networks.perceptron   # add or refresh one
-    python -m snippets.outputs snippets.summary:zh                   # one variant
+    python -m tools.outputs                 # refresh every recorded output
+    python -m tools.outputs snippets.neural_networks.perceptron   # add or refresh one
+    python -m tools.outputs snippets.summary:zh                   # one variant
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import snippets
 from snippets.common import DEFAULT_SEED, SEED_VARIABLE
+from tools.paths import ROOT
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-ROOT = PACKAGE_DIR.parent
+PACKAGE_DIR = Path(snippets.__file__).resolve().parent
 
 
 VARIANTS: dict[str, list[str]] = {"zh": ["--language", "zh"]}

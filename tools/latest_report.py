@@ -2,14 +2,14 @@
 
 Used by ``make test-latest`` and by the scheduled workflow ``.github/workflows/latest.yml``:
 
-* ``python -m tests.latest_report requirements --keep torch`` prints every name in
+* ``python -m tools.latest_report requirements --keep torch`` prints every name in
   ``requirements.txt`` without its pin, except the packages named by ``--keep`` (held at their pin)
   and ``--installed`` (held at the version already installed, e.g. torch from the CPU wheel index).
   ``requirements.txt`` is a ``pip freeze`` of the whole set, so the list holds the direct
   dependencies and their dependencies alike; installed into an empty environment with no pins,
   pip resolves each of them to its newest release that fits the others, which is what a reader
   who installs the direct dependencies today gets. No second list is kept by hand.
-* ``python -m tests.latest_report report --log pytest.log`` compares the installed versions with
+* ``python -m tools.latest_report report --log pytest.log`` compares the installed versions with
   the pins and groups the failing tests of the log (pytest's ``-ra`` summary) by page. It writes
   Markdown to standard output, to ``--out`` and, in GitHub Actions, to ``$GITHUB_STEP_SUMMARY``,
   and exits 0 unless a test other than the pin checks (``PIN_CHECKS``) failed.
@@ -27,9 +27,9 @@ from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.paths import DOCS, ROOT
+
 REQUIREMENTS = ROOT / "requirements.txt"
-DOCS = ROOT / "docs"
 
 # The packages whose releases most often change what a page shows; always listed in the report.
 HEADLINE = (
@@ -256,7 +256,7 @@ def render_report(log_text: str, pins: dict[str, tuple[str, str]], kept: Sequenc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.latest_report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.latest_report", description=__doc__.split("\n")[0])
     parser.add_argument("--requirements", type=Path, default=REQUIREMENTS)
     commands = parser.add_subparsers(dest="command", required=True)
     unpinned = commands.add_parser("requirements", help="print the unpinned requirement list")

@@ -1,0 +1,1 @@
+"""What serves the project rather than a page: the manifest loader, recorders, pytest plugins, audits."""
