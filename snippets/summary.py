@@ -15,9 +15,11 @@ import yaml
 ROADMAP = Path("docs") / "roadmap.yml"  # relative to the repository root, where you run the code
 
 
-def study_plan(language: str = "en") -> list[tuple[str, list[str], float]]:
-    """(stage title, page titles, hours to read and run) for each stage, in roadmap order."""
-    data = yaml.safe_load(ROADMAP.read_text(encoding="utf-8"))
+def study_plan(language: str = "en", data: dict | None = None) -> list[tuple[str, list[str], float]]:
+    """(stage title, page titles, hours to read and run) for each stage, in roadmap order.
+    ``data`` is the parsed roadmap; by default it is read from ROADMAP."""
+    if data is None:
+        data = yaml.safe_load(ROADMAP.read_text(encoding="utf-8"))
     plan: dict[str, tuple[list[str], float]] = {
         stage["title"][language]: ([], 0.0) for stage in data["stages"]
     }
@@ -45,9 +47,11 @@ LINES = {
 
 
 def report(args: argparse.Namespace) -> None:
+    from tools import manifest  # the project's one loader of docs/roadmap.yml
+
     stage_line, total_line = LINES[args.language]
     total = 0.0
-    for title, pages, hours in study_plan(args.language):
+    for title, pages, hours in study_plan(args.language, manifest.data()):
         total += hours
         print(stage_line.format(title=title, pages=len(pages), hours=hours))
     print(total_line.format(hours=total))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from tests.helpers import DOCS, english_pages
+from tools.manifest import data, validate
 
-DATA = yaml.safe_load((DOCS / "roadmap.yml").read_text(encoding="utf-8"))
+DATA = data()
 PAGES = {page["path"]: page for section in DATA["sections"] for page in section["pages"]}
 
 
@@ -38,19 +37,7 @@ def test_prerequisites_exist_and_have_no_cycles() -> None:
     for path, page in PAGES.items():
         for required in page["requires"]:
             assert required in PAGES, f"{path} requires unknown page {required}"
-    state: dict[str, str] = {}
-
-    def visit(path: str, trail: tuple[str, ...]) -> None:
-        if state.get(path) == "done":
-            return
-        assert state.get(path) != "active", f"prerequisite cycle: {' -> '.join((*trail, path))}"
-        state[path] = "active"
-        for required in PAGES[path]["requires"]:
-            visit(required, (*trail, path))
-        state[path] = "done"
-
-    for path in PAGES:
-        visit(path, ())
+    validate(DATA)  # raises ManifestError on a prerequisite cycle (tests/test_manifest.py shows it can)
 
 
 def test_pages_do_not_repeat_the_generated_header() -> None:

@@ -6,9 +6,9 @@ import posixpath
 import re
 
 import pytest
-import yaml
 
-from snippets.summary import ROADMAP, study_plan
+from snippets.summary import study_plan
+from tools import manifest
 from tests.helpers import DOCS, english_pages
 
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
@@ -25,8 +25,8 @@ def test_summary_links_every_page(name: str) -> None:
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_plan_covers_every_page_once_in_stage_order(language: str) -> None:
-    data = yaml.safe_load(ROADMAP.read_text(encoding="utf-8"))
-    plan = study_plan(language)
+    data = manifest.data()
+    plan = study_plan(language, data)
     assert [title for title, _, _ in plan] == [stage["title"][language] for stage in data["stages"]]
     planned = [page for _, pages, _ in plan for page in pages]
     every = [page["title"][language] for section in data["sections"] for page in section["pages"]]

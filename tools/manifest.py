@@ -69,7 +69,7 @@ class Page:
         """The page's claim test files relative to the root: declared, else one per module."""
         if self.declared_tests:
             return self.declared_tests
-        return tuple(test_file(module) for module in self.modules)
+        return tuple(claim_test_file(module) for module in self.modules)
 
     def outputs(self) -> list[Path]:
         """The recorded outputs of the page's modules (plain and variants)."""
@@ -86,7 +86,7 @@ def module_file(module: str) -> Path:
     return ROOT.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def test_file(module: str) -> str:
+def claim_test_file(module: str) -> str:
     """``snippets.a.b`` -> ``tests/a/test_b.py``; ``snippets.b`` -> ``tests/test_b.py``."""
     *folders, name = module.split(".")[1:]
     return "/".join(["tests", *folders, f"test_{name}.py"])

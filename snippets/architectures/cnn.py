@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from snippets.common import pick_device, seed_everything
 
 # --8<-- [end:setup]
-from snippets.common import make_parser, positive_float, positive_int, run_cli
+from snippets.common import make_parser, one_thread, positive_float, positive_int, run_cli
 
 
 # --8<-- [start:scratch-conv]
@@ -279,7 +279,11 @@ VGG_LIKE = [(3, 1), (3, 1), (2, 2), (3, 1), (2, 2), (3, 1)]  # conv3 conv3 pool2
 
 def report(args: argparse.Namespace) -> None:
     """Check the from-scratch operations, count parameters and train the digits CNN."""
-    torch.set_num_threads(1)  # models this small run fastest on one CPU thread
+    with one_thread():  # models this small run fastest on one CPU thread; restored afterwards
+        print_report(args)
+
+
+def print_report(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     x = rng.normal(size=(2, 3, 8, 8))
     weight, bias = rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)

@@ -53,7 +53,7 @@ def shuffle_positions(x: np.ndarray, permutation: np.ndarray) -> np.ndarray:
 
 # --8<-- [end:data]
 
-from snippets.common import make_parser, positive_int, run_cli  # noqa: E402
+from snippets.common import make_parser, one_thread, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:models]
@@ -257,7 +257,11 @@ FIGURES = {"cnn-mnist1d-signals": plot_signals, "cnn-mnist1d-accuracy": plot_acc
 
 def report(args: argparse.Namespace) -> None:
     """Train the chosen models on ordered and shuffled MNIST-1D and print a table."""
-    torch.set_num_threads(1)  # models this small run fastest on one CPU thread
+    with one_thread():  # models this small run fastest on one CPU thread; restored afterwards
+        print_report(args)
+
+
+def print_report(args: argparse.Namespace) -> None:
     steps = 2000 if args.full else args.steps
     names = list(MODELS) if args.full else args.models
     data = make_mnist1d()

@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.nn.utils import prune
 
-from snippets.common import pick_device
+from snippets.common import one_thread, pick_device
 
 Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -49,17 +49,6 @@ def mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run a block with ``n`` CPU threads: for models this small, one thread is fastest."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def train(
     model: nn.Module,
     x: torch.Tensor,
@@ -78,7 +67,7 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     order, position = torch.randperm(len(x), generator=generator), 0
-    with torch_threads(1):
+    with one_thread():
         for _ in range(steps):
             if position >= len(x):  # a new pass over the data in a new order
                 order, position = torch.randperm(len(x), generator=generator), 0
@@ -122,7 +111,7 @@ def median_latency_ms(model: nn.Module, x: torch.Tensor, repeats: int = 50) -> f
 
     Thread CPU time equals the latency on an idle core and, unlike wall time, does not count
     the time spent waiting while other processes use the CPU."""
-    with torch_threads(1):
+    with one_thread():
         for _ in range(5):
             model(x)
         times = []

@@ -1,14 +1,13 @@
 """A FastAPI service for the digits classifier: validated input, /predict, /health, /metrics.
 
-Start it with ``uvicorn snippets.deployment.service:app``. Set ``DIGITS_ONNX`` to a model
-saved by ``python -m snippets.deployment.serving --save model.onnx``; without it the service
-trains and exports a small model when it starts.
+``create_app`` takes the function that loads the model as a parameter, so this module needs no
+other page code; ``snippets.deployment.serving`` builds the app that ``uvicorn
+snippets.deployment.serving:app`` starts.
 """
 
 from __future__ import annotations
 
 # --8<-- [start:runtime]
-import os
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -149,16 +148,3 @@ def create_app(load_model: Callable[[], Classifier], registry: CollectorRegistry
 
 
 # --8<-- [end:app]
-
-
-def load_default_model() -> Classifier:
-    """The model named by DIGITS_ONNX; without it, train and export a small one (a demo)."""
-    path = os.environ.get("DIGITS_ONNX")
-    if path:
-        return OnnxClassifier(path)
-    from snippets.deployment.serving import build_demo_classifier
-
-    return build_demo_classifier()
-
-
-app = create_app(load_default_model)

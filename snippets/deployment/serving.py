@@ -1,5 +1,6 @@
 """Serving: export a digits classifier to ONNX, check ONNX Runtime against PyTorch, and call
-the FastAPI service of ``snippets.deployment.service`` in-process.
+the FastAPI service of ``snippets.deployment.service`` in-process. ``app`` is that service with
+the model loader below: ``uvicorn snippets.deployment.serving:app`` starts it.
 
 Run ``python -m snippets.deployment.serving --help`` for the options.
 """
@@ -7,6 +8,7 @@ Run ``python -m snippets.deployment.serving --help`` for the options.
 from __future__ import annotations
 
 import argparse
+import os
 
 # --8<-- [start:export]
 import contextlib
@@ -25,8 +27,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from snippets.common import pick_device
-from snippets.deployment.compression import torch_threads
+from snippets.common import one_thread, pick_device
 
 
 class DigitsNet(nn.Module):
@@ -62,7 +63,7 @@ def train_model(seed: int, steps: int = 300) -> DigitsNet:
     model = DigitsNet().to(device)
     x, y = torch.from_numpy(x_train).to(device), torch.from_numpy(y_train).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    with torch_threads(1):
+    with one_thread():
         for _ in range(steps):
             loss = nn.functional.cross_entropy(model(x), y)
             optimizer.zero_grad()
@@ -138,6 +139,16 @@ def onnx_bytes(model: nn.Module) -> bytes:
 def build_demo_classifier(seed: int = 0) -> OnnxClassifier:
     """What the service loads when no model file is given: train, export, load."""
     return OnnxClassifier(onnx_bytes(train_model(seed)))
+
+
+def load_default_model() -> OnnxClassifier:
+    """The model named by DIGITS_ONNX; without it, train and export a small one (a demo)."""
+    path = os.environ.get("DIGITS_ONNX")
+    return OnnxClassifier(path) if path else build_demo_classifier()
+
+
+# ``uvicorn snippets.deployment.serving:app``: the service, given its model loader.
+app = create_app(load_default_model)
 
 
 # --8<-- [start:benchmark]

@@ -15,10 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-import snippets
-
-# The repository root is the folder that contains the snippets package.
-ROADMAP_FILE = Path(snippets.__file__).resolve().parent.parent / "docs" / "roadmap.yml"
+ROADMAP_FILE = Path("docs") / "roadmap.yml"  # relative to the repository root, where you run the code
 
 
 def load_roadmap(path: Path = ROADMAP_FILE) -> dict:
@@ -41,6 +38,7 @@ def requirements(roadmap: dict) -> dict[str, list[str]]:
 # --8<-- [end:load]
 
 from snippets.common import make_parser, positive_float, run_cli  # noqa: E402
+from tools import manifest  # noqa: E402  (the project's one loader of docs/roadmap.yml)
 
 
 # --8<-- [start:hours]
@@ -164,7 +162,7 @@ def plot_stage_hours():
     """Horizontal bars: reading hours per stage, read from docs/roadmap.yml."""
     import matplotlib.pyplot as plt
 
-    roadmap = load_roadmap()
+    roadmap = manifest.data()
     totals = hours_per_stage(roadmap)
     ids = list(totals)[::-1]  # first stage at the top
     hours = [totals[stage]["read_hours"] for stage in ids]
@@ -191,7 +189,7 @@ FIGURES = {"stages-hours": plot_stage_hours}
 
 def report(args: argparse.Namespace) -> None:
     """Print the hours per stage and check the prerequisite order."""
-    roadmap = load_roadmap()
+    roadmap = manifest.data()
     titles = {stage["id"]: stage["title"]["en"] for stage in roadmap["stages"]}
     depends = stage_dependencies(roadmap)
     print(f"{'stage':<27}{'pages':>6}{'read h':>7}{'run min':>8}{'study h':>8}{'weeks':>6}  needs")

@@ -13,7 +13,6 @@ from snippets.roadmap.stages import (
     backward_requirements,
     graphlib_order,
     hours_per_stage,
-    load_roadmap,
     minutes_to_reach,
     pages_in_order,
     prerequisite_closure,
@@ -24,8 +23,9 @@ from snippets.roadmap.stages import (
     topological_order,
 )
 from tests.helpers import DOCS, seeds
+from tools import manifest
 
-ROADMAP = load_roadmap()
+ROADMAP = manifest.data()
 
 
 def test_stage_hours_are_computed_from_the_data_file() -> None:

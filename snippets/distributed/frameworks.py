@@ -1,6 +1,6 @@
 """Collective communication: ring all-reduce from scratch next to torch.distributed.all_reduce.
 
-python -m snippets.distributed.collectives --processes 3
+python -m snippets.distributed.frameworks --processes 3
 """
 
 from __future__ import annotations
@@ -125,9 +125,7 @@ def report(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     from snippets.common import make_parser, positive_int, run_cli
 
-    parser = make_parser(
-        "python -m snippets.distributed.collectives", "Ring all-reduce vs torch.distributed."
-    )
+    parser = make_parser("python -m snippets.distributed.frameworks", "Ring all-reduce vs torch.distributed.")
     parser.add_argument("--processes", type=positive_int, default=3, help="CPU processes (default: 3)")
     return run_cli(parser, report, argv)
 

@@ -1,6 +1,6 @@
 """Learning-rate schedules: closed forms from scratch, torch.optim.lr_scheduler, and a fixed-budget test.
 
-Run ``python -m snippets.optimization.schedules --help`` for the options.
+Run ``python -m snippets.optimization.learning_rate_schedules --help`` for the options.
 """
 
 from __future__ import annotations
@@ -325,7 +325,7 @@ def budget(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(
-        "python -m snippets.optimization.schedules",
+        "python -m snippets.optimization.learning_rate_schedules",
         "Compare learning-rate schedules on a fixed budget of mini-batch SGD.",
     )
     parser.add_argument(

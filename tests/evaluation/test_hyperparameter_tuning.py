@@ -9,7 +9,7 @@ import numpy as np
 import optuna
 import pytest
 
-from snippets.evaluation.tuning import (
+from snippets.evaluation.hyperparameter_tuning import (
     ALPHAS,
     BEST_ALPHA,
     best_so_far,

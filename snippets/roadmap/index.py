@@ -1,6 +1,6 @@
 """Why deep learning: a linear model against a small deep network on two interleaved spirals.
 
-Run ``python -m snippets.roadmap.overview --help`` for the options.
+Run ``python -m snippets.roadmap.index --help`` for the options.
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def compare_models(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(
-        "python -m snippets.roadmap.overview",
+        "python -m snippets.roadmap.index",
         "Compare a linear model with small deep networks on two interleaved spirals.",
     )
     parser.add_argument(

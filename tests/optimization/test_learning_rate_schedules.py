@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler
 
-from snippets.optimization.schedules import (
+from snippets.optimization.learning_rate_schedules import (
     BASE_LR,
     best_possible_loss,
     cosine_with_restarts,

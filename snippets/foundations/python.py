@@ -1,6 +1,6 @@
 """Python's numerical tools: NumPy vectorisation and broadcasting, pandas cleaning, a Matplotlib figure.
 
-Run ``python -m snippets.foundations.python_tools --help`` for the options.
+Run ``python -m snippets.foundations.python --help`` for the options.
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ def report(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(
-        "python -m snippets.foundations.python_tools",
+        "python -m snippets.foundations.python",
         "NumPy vectorisation and broadcasting, cleaning a table with pandas.",
     )
     parser.add_argument("--benchmark", action="store_true", help="time the loop and NumPy versions")

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import distributions as D
 
-from snippets.foundations.probability import (
+from snippets.foundations.probability_statistics import (
     DIE_MEAN,
     DIE_VARIANCE,
     accuracy_interval,

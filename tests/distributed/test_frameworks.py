@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from snippets.distributed.collectives import ring_bytes_per_process, run
+from snippets.distributed.frameworks import ring_bytes_per_process, run
 
 
 @pytest.mark.parametrize("world", [2, 3])

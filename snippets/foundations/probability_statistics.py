@@ -1,7 +1,7 @@
 """Probability and statistics for deep learning: sampling, expectation, maximum likelihood,
 cross-entropy, softmax and a Bayesian update.
 
-Run ``python -m snippets.foundations.probability --help`` for the options.
+Run ``python -m snippets.foundations.probability_statistics --help`` for the options.
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ def report(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(
-        "python -m snippets.foundations.probability",
+        "python -m snippets.foundations.probability_statistics",
         "Check sampling, maximum likelihood, cross-entropy and a Bayesian update numerically.",
     )
     parser.add_argument(

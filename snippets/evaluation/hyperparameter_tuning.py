@@ -1,6 +1,6 @@
 """Hyperparameter tuning: grid search, random search and Bayesian optimisation (Optuna TPE).
 
-Run ``python -m snippets.evaluation.tuning --help`` for the options.
+Run ``python -m snippets.evaluation.hyperparameter_tuning --help`` for the options.
 """
 
 from __future__ import annotations
@@ -373,7 +373,7 @@ def report(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(
-        "python -m snippets.evaluation.tuning",
+        "python -m snippets.evaluation.hyperparameter_tuning",
         "Grid search, random search and Optuna's TPE on a ridge penalty, a PyTorch MLP and a synthetic loss.",
     )
     parser.add_argument(

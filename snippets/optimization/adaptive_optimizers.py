@@ -1,6 +1,6 @@
 """Adaptive optimizers from scratch: Adagrad, RMSprop, Adadelta and Adam, checked against torch.optim.
 
-Run ``python -m snippets.optimization.adaptive --help`` for the options.
+Run ``python -m snippets.optimization.adaptive_optimizers --help`` for the options.
 """
 
 from __future__ import annotations
@@ -325,7 +325,7 @@ def report(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser(
-        "python -m snippets.optimization.adaptive",
+        "python -m snippets.optimization.adaptive_optimizers",
         "Adagrad, RMSprop, Adadelta and Adam from scratch, checked against torch.optim.",
     )
     parser.add_argument("--steps", type=positive_int, default=3000, help="Rosenbrock steps (default: 3000)")

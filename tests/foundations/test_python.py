@@ -9,7 +9,7 @@ import torch
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.preprocessing import StandardScaler
 
-from snippets.foundations.python_tools import (
+from snippets.foundations.python import (
     GAPPY_COLUMNS,
     clean,
     compare_speed,

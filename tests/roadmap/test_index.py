@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from snippets.common import one_thread, seed_everything
-from snippets.roadmap.overview import (
+from snippets.roadmap.index import (
     concentric_circles,
     fit_linear,
     fit_sklearn_mlp,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from snippets.optimization.adaptive import (
+from snippets.optimization.adaptive_optimizers import (
     MINIMUM,
     START,
     Adadelta,
