@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -18,10 +19,14 @@ __all__ = ["DOCS", "LANGUAGES", "PAGE_SUFFIXES", "ROOT", "chinese_pages", "engli
 
 def load_hook(name: str) -> ModuleType:
     """Import the MkDocs hook ``docs/overrides/hooks/<name>.py`` (hooks are files, not a package)."""
-    path = DOCS / "overrides" / "hooks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_hook", path)
+    folder = DOCS / "overrides" / "hooks"
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(folder))  # as MkDocs does: hooks import their shared hook_support module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
     return module
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from functools import cache
 from html import escape
-from pathlib import Path
 
 import yaml
+from hook_support import current_language, paths
 
-ROOT = Path(__file__).resolve().parents[3]
-DATA = ROOT / "docs" / "glossary.yml"
+DATA = paths.DOCS / "glossary.yml"
 TABLE_MARKER = "<!-- glossary-table -->"
 HEADERS = {"en": "| English | 中文 | Meaning |", "zh": "| 中文 | English | 含义 |"}
 SKIPPED_TAGS = {
@@ -100,11 +99,6 @@ def add_tooltips(html: str, language: str) -> str:
     tail = html[position:]
     out.append(outside_maths(tail) if depth == 0 else tail)
     return "".join(out)
-
-
-def current_language(config) -> str:
-    i18n = config.plugins.get("i18n")
-    return getattr(i18n, "current_language", None) or "en"
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:

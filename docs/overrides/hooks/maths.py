@@ -26,11 +26,11 @@ import html
 import json
 import re
 from functools import cache
-from pathlib import Path
 
+from hook_support import is_notebook, paths
 from mkdocs.plugins import event_priority, get_plugin_logger
 
-KATEX = Path(__file__).resolve().parents[2] / "assets" / "vendor" / "katex" / "katex.min.js"
+KATEX = paths.DOCS / "assets" / "vendor" / "katex" / "katex.min.js"
 log = get_plugin_logger("maths")
 
 RENDER_ALL = """
@@ -175,7 +175,7 @@ def split_inline_tex(text: str) -> list[str | tuple[str, bool]]:
 @event_priority(50)  # before the notebook hook trims the notebook stylesheet
 def on_post_page(output: str, page, config) -> str:
     where = page.file.src_uri
-    if where.endswith(".ipynb"):
+    if is_notebook(page.file):
         output = render_runs(output, where, True, split_maths)
     output = render_arithmatex(output, where)
     if "\\(" in output:

@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 
 import tinycss2
-
+from hook_support import is_notebook
 from mkdocs.plugins import event_priority
 from pymdownx.slugs import slugify
 from mkdocs.structure.files import File, Files
@@ -40,7 +40,7 @@ def _as_page(file: File) -> None:
 @event_priority(-110)  # after mkdocs-static-i18n's on_files (-100)
 def on_files(files: Files, config) -> Files:
     for file in files:
-        if file.src_uri.endswith(".ipynb"):
+        if is_notebook(file):
             _as_page(file)
             # the language switcher links to the other language's notebook page
             for alternate in getattr(file, "alternates", {}).values():
@@ -57,7 +57,7 @@ CDN_LOADERS = re.compile(
 
 
 def on_page_content(html: str, page, config, files) -> str:
-    if not page.file.src_uri.endswith(".ipynb"):
+    if not is_notebook(page.file):
         return html
     return CDN_LOADERS.sub("", html)
 
@@ -99,7 +99,7 @@ def anchor_headings(html: str, toc) -> str:
 @event_priority(0)  # after mkdocs-static-i18n's on_page_context (50)
 def on_page_context(context, page, config, nav):
     """Anchors, description and language switcher of a notebook page."""
-    if not page.file.src_uri.endswith(".ipynb"):
+    if not is_notebook(page.file):
         return context
     page.content = anchor_headings(page.content, page.toc)
     metadata = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8")).get("metadata", {})
@@ -155,6 +155,6 @@ def trim_notebook_css(html: str) -> str:
 
 
 def on_post_page(output: str, page, config) -> str:
-    if not page.file.src_uri.endswith(".ipynb"):
+    if not is_notebook(page.file):
         return output
     return trim_notebook_css(output)
