@@ -9,11 +9,15 @@ WORKERS ?= 2
 # pytest and ruff read pyproject.toml: no flags needed.
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest
 
-.PHONY: help serve build test test-seeds test-cpus lint format figures outputs browser audit clean test-latest
+.PHONY: help serve build test test-page new-page test-seeds test-cpus lint format figures outputs browser audit clean test-latest
 
 help:
 	@echo "make serve       serve the site (English at /, Chinese at /zh/) on http://127.0.0.1:8000"
 	@echo "make test        run every test: claims, page code, outputs, figures, parity, strict build"
+	@echo "make test-page PAGE=architectures/cnn   one page's claims, page code (both languages), outputs,"
+	@echo "                 figures, parity and provenance (about a minute)"
+	@echo "make new-page PAGE=section/name   a page pair, snippet, test, output and roadmap.yml entry from"
+	@echo "                 tools/templates/ that passes make test"
 	@echo "make test-seeds  run the claim tests again with SNIPPETS_SEED=1 and 2"
 	@echo "make test-cpus   run the suite once per CPU kernel level this machine has (ATEN_CPU_CAPABILITY:"
 	@echo "                 $(CPU_LEVELS)); pick levels with LEVELS=\"default avx2\""
@@ -40,6 +44,15 @@ build: $(STAMP)
 
 test: $(STAMP) browser
 	$(PYTEST) -n $(WORKERS) -p tools.budgets
+
+# One page: tools/page_selection.py keeps the tests of PAGE (a path in docs/roadmap.yml).
+test-page: $(STAMP)
+	@test -n "$(PAGE)" || { echo "usage: make test-page PAGE=section/name"; exit 2; }
+	$(PYTEST) -n $(WORKERS) --page $(PAGE)
+
+new-page: $(STAMP)
+	@test -n "$(PAGE)" || { echo "usage: make new-page PAGE=section/name"; exit 2; }
+	$(PY) -m tools.page new $(PAGE)
 
 # The browser tests need Chromium: install it where we can (Debian-like, as root), else they skip.
 browser:
