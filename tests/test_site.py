@@ -51,16 +51,19 @@ def test_page_is_built_in_both_languages_and_links_to_its_translation(
 
 
 def test_chinese_search_finds_chinese_words(build: tuple[Path, str, float]) -> None:
-    """Material splits Chinese text with jieba; the separator must split on its markers."""
+    """Material splits Chinese text with jieba; the separator must split on its markers.
+    Each language has its own index (zh/search/ for Chinese, locations relative to /zh/)."""
     site, _, _ = build
-    index = json.loads((site / "search" / "search_index.json").read_text())
-    separator = re.compile(index["config"]["separator"])
     tokens: dict[str, set[str]] = {}
-    for doc in index["docs"]:
-        words = separator.split(re.sub(r"<[^>]+>", " ", doc["title"] + " " + doc["text"]))
-        tokens.setdefault(doc["location"].split("#")[0], set()).update(words)
-    assert "感知机" in tokens.get("zh/neural-networks/perceptron/", set())
-    assert "perceptron" in {word.lower() for word in tokens.get("neural-networks/perceptron/", set())}
+    for root in (site, site / "zh"):
+        index = json.loads((root / "search" / "search_index.json").read_text(encoding="utf-8"))
+        separator = re.compile(index["config"]["separator"])
+        for doc in index["docs"]:
+            words = separator.split(re.sub(r"<[^>]+>", " ", doc["title"] + " " + doc["text"]))
+            key = str((root / doc["location"].split("#")[0]).relative_to(site))
+            tokens.setdefault(key, set()).update(words)
+    assert "感知机" in tokens.get("zh/neural-networks/perceptron", set())
+    assert "perceptron" in {word.lower() for word in tokens.get("neural-networks/perceptron", set())}
 
 
 LOADING = re.compile(
@@ -169,8 +172,9 @@ def test_notebook_css_keeps_only_rules_the_page_uses() -> None:
 
 def test_search_index_has_no_code_listings(build: tuple[Path, str, float]) -> None:
     site, _, _ = build
-    raw = (site / "search" / "search_index.json").read_text(encoding="utf-8")
+    raw = (site / "zh" / "search" / "search_index.json").read_text(encoding="utf-8")
     assert "感知机" in raw, "the index is written as UTF-8, not \\u escapes"
-    docs = json.loads(raw)["docs"]
-    assert not [doc["location"] for doc in docs if "<pre" in doc["text"]]
+    for root in (site, site / "zh"):
+        docs = json.loads((root / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+        assert not [doc["location"] for doc in docs if "<pre" in doc["text"]]
     assert load_hook("search_index").lighten("a <pre>x = 1</pre> In [3]: Copied! b") == "a b"
