@@ -162,3 +162,86 @@ def test_progress_survives_reload_and_shows_on_the_map(watched: Watched) -> None
     if page.locator(".roadmap-map").count():
         node = page.locator('.roadmap-map__node[data-page="neural-networks/perceptron"]')
         assert "progress--done" in (node.get_attribute("class") or "")
+        assert node.locator(".roadmap-map__status").inner_text().strip() == "Done"
+
+
+# The map at a desktop and a phone width: screenshots (both languages) go to screenshots/ (ignored).
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+MAP_GEOMETRY = """() => {
+  const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const map = document.querySelector(".roadmap-map");
+  const nodes = [...map.querySelectorAll(".roadmap-map__node[data-page]")].map((node) => ({
+    page: node.dataset.page, box: box(node), tag: node.tagName, name: node.textContent.trim(),
+    requires: (node.dataset.requires || "").split(" ").filter(Boolean),
+  }));
+  const edges = [...map.querySelectorAll(".roadmap-map__edge")].map((edge) => {
+    const length = edge.getTotalLength(), matrix = edge.getScreenCTM(), points = [];
+    for (let s = 0; s <= length; s += 2) {
+      const p = edge.getPointAtLength(s).matrixTransform(matrix);
+      points.push([p.x, p.y]);
+    }
+    return { from: edge.dataset.from, to: edge.dataset.to, points };
+  });
+  return {
+    map: box(map), column: box(map.parentElement), viewport: window.innerWidth,
+    scrollWidth: document.documentElement.scrollWidth, mapScroll: [map.scrollWidth, map.clientWidth],
+    nodes, edges,
+  };
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize(("path", "lang"), [("/", "en"), ("/zh/", "zh")])
+def test_map_fits_the_screen_and_edges_avoid_the_boxes(
+    browser, server: str, path: str, lang: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server + path, wait_until="networkidle")
+        page.locator(".roadmap-map__edge").first.wait_for(state="attached")
+        geometry = page.evaluate(MAP_GEOMETRY)
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.add_style_tag(content=".md-header { visibility: hidden; }")  # not over the map in the shot
+        page.locator(".roadmap-map").screenshot(path=SCREENSHOTS / f"map-{lang}-{width}.png")
+    finally:
+        context.close()
+    viewport, (left, _, right, _) = geometry["viewport"], geometry["map"]
+    assert geometry["scrollWidth"] <= viewport, "the page scrolls sideways"
+    assert geometry["mapScroll"][0] <= geometry["mapScroll"][1], "the map scrolls sideways"
+    assert right <= geometry["column"][2] + 0.5 and left >= geometry["column"][0] - 0.5
+    outside = [n["page"] for n in geometry["nodes"] if n["box"][0] < 0 or n["box"][2] > viewport]
+    assert not outside, f"map nodes outside the {width} px viewport: {outside}"
+    nodes = {n["page"]: n for n in geometry["nodes"]}
+    for node in nodes.values():
+        assert node["tag"] == "A" and node["name"], f"{node['page']} is not a named link"
+    expected = {(required, n["page"]) for n in nodes.values() for required in n["requires"]}
+    drawn = {(e["from"], e["to"]) for e in geometry["edges"]}
+    assert drawn == expected, "edges are exactly the direct prerequisites"
+    crossings = [
+        (edge["from"], edge["to"], page_name)
+        for edge in geometry["edges"]
+        for page_name, node in nodes.items()
+        if any(
+            node["box"][0] + 1 < x < node["box"][2] - 1 and node["box"][1] + 1 < y < node["box"][3] - 1
+            for x, y in edge["points"]
+        )
+    ]
+    assert not crossings, f"edges crossing boxes at {width} px: {crossings[:5]}"
+
+
+def test_map_is_keyboard_reachable_and_shows_prerequisites(watched: Watched) -> None:
+    watched.open("/")
+    page = watched.page
+    page.locator(".roadmap-map__edge").first.wait_for(state="attached")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('roadmap-map__node')"):
+            break
+    else:
+        pytest.fail("Tab never reached a box of the map")
+    page.locator('.roadmap-map__node[data-page="neural-networks/mlp"]').focus()
+    on = page.locator(".roadmap-map__edge--on[data-to='neural-networks/mlp']")
+    assert on.count() == 2, "focusing a box brings out the edges from its prerequisites"
+    described = page.locator("#roadmap-needs-neural-networks-mlp").inner_text()
+    assert "Perceptron" in described and "Calculus" in described

@@ -81,8 +81,12 @@
   }
 
   function renderMap(root, state) {
+    const t = text();
     root.querySelectorAll(".roadmap-map__node[data-page]").forEach((node) => {
       for (const value of STATES) node.classList.toggle(`progress--${value}`, state[node.dataset.page] === value);
+      // The state in words inside the box, so it is part of the link's accessible name.
+      const status = node.querySelector(".roadmap-map__status");
+      if (status) status.textContent = STATES.includes(state[node.dataset.page]) ? t[state[node.dataset.page]] : "";
     });
     root.querySelectorAll(".progress-summary[data-total]").forEach((summary) => {
       const values = Object.values(state);

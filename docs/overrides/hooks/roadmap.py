@@ -4,7 +4,8 @@
   whose source file exists, and gives the i18n plugin the Chinese titles.
 - ``on_page_markdown`` puts a header line under each page's title (prerequisites, reading and
   running time, the torch version from requirements.txt) and the reader's progress buttons, and
-  replaces ``<!-- roadmap-map -->`` with the map of all pages, drawn by ``roadmap_map``.
+  replaces ``<!-- roadmap-map -->`` with the map of all pages, built by ``roadmap_map`` (HTML boxes
+  in a grid that fits the column; docs/assets/javascripts/roadmap-map.js draws the edges).
 """
 
 from __future__ import annotations
@@ -105,11 +106,11 @@ def header_line(path: str, language: str) -> str:
 
 
 MAP_MARKER = "<!-- roadmap-map -->"
-NODE_WIDTH, NODE_HEIGHT, GAP_X, ROW_HEIGHT, LABEL_WIDTH = 176, 40, 18, 64, 170
-ARROW = (
-    '<defs><marker id="roadmap-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-    'markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z"/></marker></defs>'
-)
+MAP_SCRIPT = "assets/javascripts/roadmap-map.js"
+MAP_WORDS = {
+    "en": {"map": "Roadmap map", "requires": "Prerequisites: ", "none": "none", "planned": " (planned)"},
+    "zh": {"map": "路线图", "requires": "预备知识：", "none": "无", "planned": "（计划中）"},
+}
 
 
 def page_url(path: str) -> str:
@@ -122,98 +123,65 @@ def relative_url(target: str, current: str) -> str:
     return posixpath.relpath(page_url(target) or ".", start) + "/"
 
 
-def wrap_title(title: str, width: int = 22) -> list[str]:
-    """Split a title into at most two lines for a map node."""
-    if len(title) <= width:
-        return [title]
-    words, lines = title.split(" "), [""]
-    for word in words:
-        candidate = f"{lines[-1]} {word}".strip()
-        if len(candidate) <= width or not lines[-1]:
-            lines[-1] = candidate
-        else:
-            lines.append(word)
-    if len(lines) > 2 or len(lines) == 1:  # no spaces (Chinese): cut in the middle
-        middle = (len(title) + 1) // 2
-        return [title[:middle], title[middle:]]
-    return lines
-
-
 def element(tag: str, attributes: dict[str, object], content: str | None = None) -> str:
-    """One SVG element: attribute values escaped, ``content`` already markup (None: self-closing)."""
+    """One element: attribute values escaped, ``content`` already markup (None: a void element)."""
     attrs = "".join(f' {name}="{escape(str(value))}"' for name, value in attributes.items())
-    return f"<{tag}{attrs}/>" if content is None else f"<{tag}{attrs}>{content}</{tag}>"
+    return f"<{tag}{attrs}>" if content is None else f"<{tag}{attrs}>{content}</{tag}>"
 
 
-def map_positions() -> tuple[dict[str, tuple[float, float]], list[tuple[float, dict[str, str]]]]:
-    """Top-left corner of each page's node (one row per section) and each row's y and section title."""
-    positions: dict[str, tuple[float, float]] = {}
-    rows = []
-    for row, section in enumerate(manifest.sections()):
-        y = 16 + row * ROW_HEIGHT
-        rows.append((y, section["title"]))
-        for column, entry in enumerate(section["pages"]):
-            positions[entry["path"]] = (LABEL_WIDTH + column * (NODE_WIDTH + GAP_X), y)
-    return positions, rows
+def anchor_id(path: str) -> str:
+    return "roadmap-needs-" + re.sub(r"[^a-z0-9]+", "-", path)
 
 
-def edge(source: tuple[float, float], target: tuple[float, float]) -> str:
-    """Path data of a prerequisite arrow: right edge to left edge in a row, else a vertical curve."""
-    (x1, y1), (x2, y2) = source, target
-    if y1 == y2:
-        return f"M{x1 + NODE_WIDTH} {y1 + NODE_HEIGHT / 2} L{x2} {y2 + NODE_HEIGHT / 2}"
-    sx, sy, tx, ty = x1 + NODE_WIDTH / 2, y1 + NODE_HEIGHT, x2 + NODE_WIDTH / 2, y2
-    bend = (ty - sy) / 2
-    return f"M{sx} {sy} C{sx} {sy + bend} {tx} {ty - bend} {tx} {ty}"
+def map_node(page: manifest.Page, current: str, language: str) -> str:
+    """One page of the map: a link (a box) named by its title, described by its prerequisites.
 
-
-def node(page: manifest.Page, corner: tuple[float, float], language: str) -> str:
-    """A page's box with its title on one or two lines; planned pages get their own class."""
-    x, y = corner
-    lines = wrap_title(page.title[language])
-    first_y = y + NODE_HEIGHT / 2 + 4 - (len(lines) - 1) * 7
-    text = "".join(
-        element("tspan", {"x": x + NODE_WIDTH / 2, "y": first_y + i * 14}, escape(line))
-        for i, line in enumerate(lines)
-    )
-    kind = "roadmap-map__node" if page.exists else "roadmap-map__node roadmap-map__node--planned"
-    box = element("rect", {"x": x, "y": y, "width": NODE_WIDTH, "height": NODE_HEIGHT, "rx": 6})
-    return element(
-        "g", {"class": kind, "data-page": page.path}, box + element("text", {"text-anchor": "middle"}, text)
-    )
-
-
-def roadmap_map(current: str, language: str) -> str:
-    """An inline SVG: one row per section, one linked node per page, arrows for prerequisites."""
-    positions, rows = map_positions()
-    width = max(x for x, _ in positions.values()) + NODE_WIDTH + 10
-    height = 16 + len(rows) * ROW_HEIGHT
-    parts = [ARROW]
-    for y, title in rows:
-        label = {"class": "roadmap-map__section", "x": 0, "y": y + NODE_HEIGHT / 2 + 4}
-        parts.append(element("text", label, escape(title[language])))
-    for page in manifest.pages():
-        for required in page.requires:
-            d = edge(positions[required], positions[page.path])
-            attributes = {"class": "roadmap-map__edge", "data-from": required, "data-to": page.path, "d": d}
-            parts.append(element("path", {**attributes, "marker-end": "url(#roadmap-arrow)"}))
-    for page in manifest.pages():
-        box = node(page, positions[page.path], language)
-        if page.exists:
-            link = {"href": relative_url(page.path, current), "aria-label": page.title[language]}
-            box = element("a", link, box)
-        parts.append(box)
-    svg = {
-        "class": "roadmap-map__svg",
-        "viewBox": f"0 0 {width} {height}",
-        "width": width,
-        "height": height,
-        "role": "group",
-        "aria-label": "路线图" if language == "zh" else "Roadmap map",
+    ``data-requires`` lists the direct prerequisites, from which roadmap-map.js draws the edges;
+    the status span shows the reader's progress (filled in by progress.js)."""
+    words, pages = MAP_WORDS[language], all_pages()
+    separator = "、" if language == "zh" else ", "
+    needs = separator.join(pages[required].title[language] for required in page.requires) or words["none"]
+    title = element("span", {"class": "roadmap-map__title"}, escape(page.title[language]))
+    status = element("span", {"class": "roadmap-map__status"}, "")
+    attributes = {
+        "class": "roadmap-map__node",
+        "data-page": page.path,
+        "data-requires": " ".join(page.requires),
+        "aria-describedby": anchor_id(page.path),
     }
+    if page.exists:
+        box = element("a", {**attributes, "href": relative_url(page.path, current)}, title + status)
+    else:
+        attributes["class"] += " roadmap-map__node--planned"
+        box = element("span", attributes, title + escape(words["planned"]) + status)
+    description = element(
+        "span", {"class": "roadmap-map__needs", "id": anchor_id(page.path)}, escape(words["requires"] + needs)
+    )
+    return element("li", {}, box + description)
+
+
+def roadmap_map(current: str, language: str, script: str) -> str:
+    """The map: one block per section, top to bottom in the manifest's order, a grid of page boxes
+    in each that wraps to the width of the column (two boxes a row on a phone). Every node fits
+    any width from 360 px; roadmap-map.js draws each prerequisite edge in the gaps between boxes."""
+    sections = []
+    for number, section in enumerate(manifest.sections()):
+        heading_id = f"roadmap-section-{number}"
+        nodes = "".join(
+            map_node(page, current, language) for page in manifest.pages() if page.section == section["title"]
+        )
+        heading = element(
+            "p", {"class": "roadmap-map__section", "id": heading_id}, escape(section["title"][language])
+        )
+        grid = element("ol", {"class": "roadmap-map__nodes", "aria-labelledby": heading_id}, nodes)
+        sections.append(
+            element("li", {"class": "roadmap-map__stage", "data-stage": section["stage"]}, heading + grid)
+        )
     available = sum(page.exists for page in manifest.pages())
+    body = element("ol", {"class": "roadmap-map__sections"}, "".join(sections))
     return (
-        element("div", {"class": "roadmap-map", "markdown": "0"}, element("svg", svg, "".join(parts)))
+        element("nav", {"class": "roadmap-map", "aria-label": MAP_WORDS[language]["map"]}, body)
+        + element("script", {"src": script, "defer": "defer"}, "")
         + f'\n\n<div class="progress-summary" data-total="{available}"></div>\n'
         '<div class="progress-tools"></div>\n'
     )
@@ -223,7 +191,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     path = page_path(page.file.src_uri)
     language = current_language(config)
     if MAP_MARKER in markdown:
-        markdown = markdown.replace(MAP_MARKER, roadmap_map(path, language))
+        script = posixpath.relpath(MAP_SCRIPT, posixpath.dirname(page.file.dest_uri) or ".")
+        markdown = markdown.replace(MAP_MARKER, roadmap_map(path, language, script))
     if path not in all_pages() or path == "index":
         return markdown
     header = f'{header_line(path, language)}\n\n<div class="progress-widget" data-page="{path}"></div>\n'
