@@ -6,6 +6,10 @@ each page is expanded with pymdownx.snippets (configured as in mkdocs.yml) and i
 containers are unwrapped. All Python fences of a page then run in order, as one
 script, in a single test item named after the page: later fences use what earlier
 ones defined, as on the page. Mark a fence ``{.python notest}`` to skip it.
+
+The script runs as a reader runs copied code: in an empty temporary folder, in a fresh
+interpreter with the repository not importable (``tools.page_notebook.run_outside``), so a page
+whose code imports ``snippets`` or reads a repository file fails.
 """
 
 from __future__ import annotations
@@ -71,6 +75,12 @@ def fence_language(token: Token) -> tuple[str, set[str]]:
     return (words[0] if words else ""), set(words[1:])
 
 
+OUTSIDE = """from tools.page_notebook import check_outside
+
+check_outside({script!r})
+"""
+
+
 class ReaderView:
     """A markdown-it parser that sees the page as the built site shows it."""
 
@@ -92,7 +102,7 @@ class ReaderView:
         script = "\n".join(token.content for token in python_fences)
         for token in python_fences[:-1]:
             token.info = "text"
-        python_fences[-1].content = script
+        python_fences[-1].content = OUTSIDE.format(script=script)
         python_fences[-1].info = "python"
         return tokens
 

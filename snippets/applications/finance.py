@@ -18,7 +18,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from torch import nn
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 FEATURES = ["log_amount", "night", "foreign", "new_merchant", "tx_last_hour", "log_distance"]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 # --8<-- [start:setup]
+import random
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
@@ -15,10 +16,22 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.nn import functional as F
 
-from snippets.common import pick_device, seed_everything
+
+def seed_everything(seed: int) -> int:
+    """Seed Python, NumPy and PyTorch; return the seed."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return seed
+
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 # --8<-- [end:setup]
-from snippets.common import make_parser, one_thread, positive_float, positive_int, run_cli
+from snippets.common import make_parser, one_thread, positive_float, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:scratch-conv]

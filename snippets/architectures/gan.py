@@ -14,7 +14,11 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 MODES, RADIUS, SPREAD = 8, 2.0, 0.05
 

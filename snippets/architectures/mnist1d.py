@@ -20,7 +20,19 @@ from mnist1d.data import get_dataset_args, make_dataset  # make_dataset generate
 from torch import nn
 from torch.nn import functional as F
 
-from snippets.common import pick_device, seed_everything
+
+def seed_everything(seed: int) -> int:
+    """Seed Python, NumPy and PyTorch; return the seed."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return seed
+
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 SEQUENCE_LENGTH, N_CLASSES = 40, 10
 MNIST1D_KEYS = (("x", np.float32), ("y", np.int64), ("x_test", np.float32), ("y_test", np.int64))

@@ -10,16 +10,45 @@ import argparse
 from functools import cache
 
 # --8<-- [start:setup]
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+import numpy as np
+from threadpoolctl import threadpool_limits
 
-from snippets.common import one_thread, pick_device, seed_everything
+
+def seed_everything(seed: int) -> int:
+    """Seed Python, NumPy and PyTorch; return the seed."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return seed
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run PyTorch and NumPy's BLAS on one CPU thread (small models run faster), then restore."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 # --8<-- [end:setup]
-from snippets.common import DEFAULT_SEED, at_least_two, make_parser, positive_float, positive_int, run_cli
+from snippets.common import DEFAULT_SEED, at_least_two, make_parser, positive_float, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:scratch-attention]

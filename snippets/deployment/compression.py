@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 # --8<-- [start:setup]
+from contextlib import contextmanager
 import contextlib
 import copy
 import io
@@ -23,8 +24,25 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.nn.utils import prune
+from threadpoolctl import threadpool_limits
 
-from snippets.common import one_thread, pick_device
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run PyTorch and NumPy's BLAS on one CPU thread (small models run faster), then restore."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 

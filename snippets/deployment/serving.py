@@ -11,6 +11,8 @@ import argparse
 import os
 
 # --8<-- [start:export]
+from collections.abc import Iterator
+from contextlib import contextmanager
 import contextlib
 import json
 import logging
@@ -18,7 +20,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +28,24 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
+from threadpoolctl import threadpool_limits
 
-from snippets.common import one_thread, pick_device
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run PyTorch and NumPy's BLAS on one CPU thread (small models run faster), then restore."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class DigitsNet(nn.Module):

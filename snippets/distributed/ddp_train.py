@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from snippets.distributed.parallelism import train_data_parallel
+
 # --8<-- [start:entry]
 import torch
 import torch.distributed as dist
@@ -20,8 +22,6 @@ import torch.distributed as dist
 # process group and its gloo threads alive past destroy_process_group(), and a thread still
 # releasing work while Python shuts down aborts the process ("terminate called ...").
 import torch.distributed.nn
-
-from snippets.distributed.parallelism import train_data_parallel
 
 
 def run(steps: int, global_batch: int, seed: int, out: Path) -> None:

@@ -84,9 +84,13 @@ def run(world: int) -> dict[int, dict]:
         return dict(results)
 
 
+# --8<-- [start:traffic]
 def ring_bytes_per_process(tensor_bytes: int, world: int) -> float:
     """Bytes each process sends in a ring all-reduce."""
     return 2 * (world - 1) / world * tensor_bytes
+
+
+# --8<-- [end:traffic]
 
 
 def plot_traffic():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 # --8<-- [start:setup]
+import random
 import itertools
 import tempfile
 from pathlib import Path
@@ -21,7 +22,19 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, cross_val_score, train_test_split
 from torch import nn
 
-from snippets.common import pick_device, seed_everything
+
+def seed_everything(seed: int) -> int:
+    """Seed Python, NumPy and PyTorch; return the seed."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return seed
+
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # keep the output short
 

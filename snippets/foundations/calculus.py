@@ -14,7 +14,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 Function = Callable[[torch.Tensor], torch.Tensor]
 # --8<-- [end:setup]

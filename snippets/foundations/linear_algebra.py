@@ -15,7 +15,11 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from torch import nn
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 # 1,797 handwritten digits shipped with scikit-learn: 8 x 8 grey images, values 0..16.
 DIGITS = load_digits()

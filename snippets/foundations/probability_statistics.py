@@ -17,7 +17,11 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import distributions as D
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 # A fair six-sided die: a discrete random variable with E[X] = 3.5 and Var[X] = 35/12.
 DIE_FACES = np.arange(1, 7)

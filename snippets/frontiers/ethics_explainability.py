@@ -13,7 +13,10 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def train_digits_mlp(seed: int, steps: int = 100) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:

@@ -15,7 +15,11 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 K_SHOT = 10  # support points per task, as in Finn et al. (2017)
 INNER_LR = 0.01  # alpha: the step size of the inner (adaptation) loop

@@ -14,7 +14,11 @@ from sklearn.datasets import load_digits
 from torch import nn
 from torch.nn import functional as F
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 NUMERALS = [str(d) for d in range(10)]

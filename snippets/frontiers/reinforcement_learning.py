@@ -14,7 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 ENV_ID = "CartPole-v1"  # 4 state numbers, 2 actions, reward +1 per step, at most 500 steps
 SOLVED = 475.0  # gymnasium's reward_threshold for CartPole-v1

@@ -8,14 +8,33 @@ from __future__ import annotations
 import argparse
 
 # --8<-- [start:data]
+from collections.abc import Iterator
+from contextlib import contextmanager
 import copy
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from torch import nn
+from threadpoolctl import threadpool_limits
 
-from snippets.common import one_thread, pick_device
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run PyTorch and NumPy's BLAS on one CPU thread (small models run faster), then restore."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 SOURCE_CLASSES, TARGET_CLASSES = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
 

@@ -15,11 +15,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 # --8<-- [end:setup]
 
-from snippets.common import make_parser, positive_int, run_cli
+from snippets.common import make_parser, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:scratch]

@@ -15,7 +15,11 @@ import numpy as np
 import torch
 from torch.optim import lr_scheduler
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 
 BASE_LR = 0.1  # the learning rate every schedule starts from (or peaks at)
 EPOCHS = 30  # the budget: every schedule is stepped once per epoch

@@ -8,11 +8,23 @@ from __future__ import annotations
 import argparse
 
 # --8<-- [start:setup]
+import random
 import numpy as np
 import torch
 from torch import nn
 
-from snippets.common import pick_device, seed_everything
+
+def seed_everything(seed: int) -> int:
+    """Seed Python, NumPy and PyTorch; return the seed."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return seed
+
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def make_noisy_data(

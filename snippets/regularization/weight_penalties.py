@@ -12,7 +12,10 @@ import numpy as np
 import torch
 from sklearn.linear_model import Lasso, Ridge
 
-from snippets.common import pick_device
+
+def pick_device() -> torch.device:
+    """CUDA when it is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def make_sparse_regression(
