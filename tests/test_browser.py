@@ -245,3 +245,36 @@ def test_map_is_keyboard_reachable_and_shows_prerequisites(watched: Watched) -> 
     assert on.count() == 2, "focusing a box brings out the edges from its prerequisites"
     described = page.locator("#roadmap-needs-neural-networks-mlp").inner_text()
     assert "Perceptron" in described and "Calculus" in described
+
+
+FIRST_RESULT_IS = "t => document.querySelector('.md-search-result__item > a')?.pathname === t"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "target"),
+    [
+        ("/zh/", "反向传播", "/zh/neural-networks/mlp/"),
+        ("/zh/", "学习率", "/zh/optimization/learning-rate-schedules/"),
+        ("/", "backpropagation", "/neural-networks/mlp/"),
+        ("/", "attention", "/architectures/transformer/"),
+    ],
+)
+def test_search_box_puts_the_teaching_page_first(
+    watched: Watched, path: str, query: str, target: str
+) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    watched.open(path)
+    page = watched.page
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially(query)
+    search.press("End")
+    page.locator(".md-search-result__item a").first.wait_for(state="attached")
+    try:  # results of the partial queries typed on the way come first: wait for the whole query's
+        page.wait_for_function(FIRST_RESULT_IS, arg=target, timeout=10_000)
+    except PlaywrightTimeoutError:
+        pass  # the assertion below says what came first
+    hrefs = page.locator(".md-search-result__item > a").evaluate_all("links => links.map(a => a.pathname)")
+    assert hrefs[0] == target, f"{query!r}: first result {hrefs[0]}, expected {target}"
+    assert all(href.startswith("/zh/") == path.startswith("/zh/") for href in hrefs), hrefs

@@ -1,6 +1,7 @@
 """MkDocs hook: the bilingual glossary (docs/glossary.yml) as a page and as hover definitions.
 
-- ``<!-- glossary-table -->`` in a page becomes the table of all terms.
+- ``<!-- glossary-table -->`` in a page becomes the table of all terms, each linked to the page
+  that teaches it (``page:``; the search sends a query for the term to that page first).
 - On every other page, the first use of each glossary term outside code, headings and
   links gets an ``<abbr>`` whose title is the definition (Material shows it as a tooltip).
 """
@@ -51,7 +52,8 @@ def glossary_table(language: str) -> str:
     other = "en" if language == "zh" else "zh"
     rows = [HEADERS[language], "|---|---|---|"]
     for term in sorted(terms(), key=lambda t: t["en"].lower()):
-        rows.append(f"| **{term[language]}** | {term[other]} | {term[f'{language}_def']} |")
+        name = f"[**{term[language]}**]({term['page']}.md)" if term.get("page") else f"**{term[language]}**"
+        rows.append(f"| {name} | {term[other]} | {term[f'{language}_def']} |")
     return "\n".join(rows)
 
 
