@@ -1,0 +1,49 @@
+"""What long pages do to stay fast on a phone keeps every reader feature (issue 14).
+
+Code blocks get their copy button when they come near the screen (Material's content.lazy),
+off-screen blocks skip rendering until then (content-visibility), figures below the first are
+lazy and sized, and maths arrives rendered: the tests check that readers still get all of it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.test_browser import CHROMIUM, Watched, browser, server, watched  # noqa: F401 (fixtures)
+
+pytestmark = [
+    pytest.mark.site,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found: install it or set CHROME_PATH"),
+]
+
+
+def test_copy_buttons_tooltips_and_anchors_on_a_long_page(watched: Watched) -> None:  # noqa: F811
+    watched.open("/architectures/cnn/")
+    page = watched.page
+    last = page.locator("article.md-typeset > .highlight").last  # not inside a closed tab or details
+    for _ in range(10):  # blocks above render as they pass, so the target moves: scroll as a reader does
+        last.scroll_into_view_if_needed()
+        page.wait_for_timeout(200)
+        if last.locator(".md-code__button").count():
+            break
+    assert last.locator(".md-code__button").count() == 1, "the last code block got no copy button"
+    assert page.evaluate("document.querySelectorAll('script[src*=katex]').length") == 0
+    abbr = page.locator(".md-typeset abbr").first
+    abbr.scroll_into_view_if_needed()
+    abbr.hover()
+    page.locator(".md-tooltip2--active").first.wait_for(state="visible")
+    watched.open("/architectures/cnn/#references")
+    top = page.evaluate("document.getElementById('references').getBoundingClientRect().top")
+    assert 0 <= top < 200, f"the anchor should be at the top of the screen, not at {top}px"
+
+
+def test_figures_are_sized_and_below_the_first_lazy(build: tuple[Path, str, float]) -> None:
+    site, _, _ = build
+    html = (site / "architectures" / "cnn" / "index.html").read_text(encoding="utf-8")
+    figures = re.findall(r"<img\b[^>]*assets/figures/[^>]*>", html)
+    assert len(figures) >= 2
+    assert all(re.search(r'\bwidth="\d+" height="\d+"', tag) for tag in figures)
+    assert "loading=" not in figures[0] and all('loading="lazy"' in tag for tag in figures[1:])
