@@ -1,8 +1,8 @@
 """What long pages do to stay fast on a phone keeps every reader feature (issue 14).
 
 Code blocks get their copy button when they come near the screen (Material's content.lazy),
-off-screen blocks skip rendering until then (content-visibility), figures below the first are
-lazy and sized, and maths arrives rendered: the tests check that readers still get all of it.
+figures below the first are lazy and sized, and maths arrives rendered: the tests check that
+readers still get all of it.
 """
 
 from __future__ import annotations
