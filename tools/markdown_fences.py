@@ -15,6 +15,7 @@ whose code imports ``snippets`` or reads a repository file fails.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 
 import markdown
@@ -46,8 +47,12 @@ def expand_includes(text: str) -> str:
     return "\n".join(md.preprocessors["snippet"].run(text.split("\n")))
 
 
-def unwrap_containers(text: str) -> str:
-    """Dedent the bodies of tabs and admonitions so fences inside them parse as fences."""
+def unwrap_containers(text: str, opening: Callable[[str], list[str]] | None = None) -> str:
+    """Dedent the bodies of tabs and admonitions so fences inside them parse as fences.
+
+    ``opening`` turns a container's first line into the lines that stand in its place
+    (default: one blank line).
+    """
     out: list[str] = []
     content_indents: list[int] = []
     for line in text.split("\n"):
@@ -57,7 +62,7 @@ def unwrap_containers(text: str) -> str:
             while content_indents and indent < content_indents[-1]:
                 content_indents.pop()
         if CONTAINER_START.match(line):
-            out.append("")
+            out.extend(opening(line) if opening else [""])
             content_indents.append(indent + 4)
             continue
         cut = content_indents[-1] if content_indents else 0

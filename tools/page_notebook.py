@@ -33,7 +33,7 @@ import markdown
 import nbformat
 from markdown_it import MarkdownIt
 
-from tools.markdown_fences import CONTAINER_START, PYTHON_LANGS, fence_language, snippet_options
+from tools.markdown_fences import PYTHON_LANGS, fence_language, snippet_options, unwrap_containers
 from tools.paths import ROOT
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
@@ -73,27 +73,18 @@ def is_python(token) -> bool:
     return lang in PYTHON_LANGS and "notest" not in options
 
 
+def container_title(line: str) -> list[str]:
+    """A tab's or admonition's first line as the notebook shows it: its title in bold."""
+    match = CONTAINER.match(line)
+    title = match.group(4) if match else ""
+    if match and title is None:  # an admonition without a title shows its type, as Material does
+        title = match.group(3).replace("-", " ").capitalize()
+    return ["", f"**{title}**" if title else "", ""]
+
+
 def titled_containers(text: str) -> str:
     """Dedent tabs and admonitions like the page-code runner, keeping each title as a bold line."""
-    out: list[str] = []
-    content_indents: list[int] = []
-    for line in text.split("\n"):
-        stripped = line.lstrip()
-        indent = len(line) - len(stripped)
-        if stripped:
-            while content_indents and indent < content_indents[-1]:
-                content_indents.pop()
-        cut = content_indents[-1] if content_indents else 0
-        match = CONTAINER.match(line) if CONTAINER_START.match(line) else None
-        if match:
-            title = match.group(4)
-            if title is None:  # an admonition without a title shows its type, as Material does
-                title = match.group(3).replace("-", " ").capitalize()
-            out.extend(["", f"**{title}**" if title else "", ""])
-            content_indents.append(indent + 4)
-            continue
-        out.append(line[cut:] if stripped else "")
-    return "\n".join(out)
+    return unwrap_containers(text, container_title)
 
 
 def absolute_links(markdown: str, source: str, language: str, site_url: str) -> str:
