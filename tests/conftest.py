@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,6 +12,11 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.helpers import ROOT
+
+# Nothing may reach a model hub: the LLM pages build their models from a config, never from the hub.
+# Set here so the test processes and everything they start (page code, snippet CLIs) inherit it.
+for _variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_variable, "1")
 
 
 def site_path_prefix() -> str:
