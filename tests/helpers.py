@@ -65,8 +65,14 @@ FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 
 def lines_outside_fences(text: str) -> Iterator[str]:
     """Yield the lines of a Markdown text that are not inside a fenced code block."""
+    for _, line in numbered_lines_outside_fences(text):
+        yield line
+
+
+def numbered_lines_outside_fences(text: str) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, line)`` for the lines of a Markdown text outside fenced code blocks."""
     fence: str | None = None
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         match = FENCE.match(line)
         if match:
             marker = match.group(2)
@@ -77,7 +83,7 @@ def lines_outside_fences(text: str) -> Iterator[str]:
                 fence = None
                 continue
         if fence is None:
-            yield line
+            yield number, line
 
 
 def env_flag(name: str) -> bool:
