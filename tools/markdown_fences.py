@@ -14,6 +14,7 @@ whose code imports ``snippets`` or reads a repository file fails.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from functools import cache
@@ -80,10 +81,45 @@ def fence_language(token: Token) -> tuple[str, set[str]]:
     return (words[0] if words else ""), set(words[1:])
 
 
-OUTSIDE = """from tools.page_notebook import check_outside
+OUTSIDE = """from tools.markdown_fences import run_page_script
 
-check_outside({script!r})
+run_page_script({key!r})  # the page's Python fences, in order, run outside the repository
 """
+PAGE_SCRIPTS: dict[str, tuple[str, list[tuple[int, int, str]]]] = {}
+"""The scripts of the pages parsed in this process, by key: (script, origins)."""
+
+
+def run_page_script(key: str) -> None:
+    """Run a page's script (stored when the page was parsed) as a reader would."""
+    from tools.page_notebook import check_outside
+
+    script, origins = PAGE_SCRIPTS[key]
+    check_outside(script, origins=origins)
+
+
+INCLUDE_TARGET = re.compile(r"""--8<--\s*["']([^"':]+)""")
+
+
+def python_fences(tokens: list[Token]) -> list[Token]:
+    """The fences that run: Python, not marked ``notest``."""
+    found = []
+    for token in tokens:
+        if token.type == "fence":
+            lang, options = fence_language(token)
+            if lang in PYTHON_LANGS and "notest" not in options:
+                found.append(token)
+    return found
+
+
+def fence_origins(source_fences: list[Token], expanded_fences: list[Token]) -> list[tuple[int, int, str]]:
+    """For each fence of the script: its first line in the script, its first line on the page (the
+    line after the opening fence) and the file it includes ("" when its code is written on the page)."""
+    origins, script_line = [], 1
+    for source, expanded in zip(source_fences, expanded_fences, strict=True):
+        included = INCLUDE_TARGET.search(source.content)
+        origins.append((script_line, source.map[0] + 2, included.group(1) if included else ""))
+        script_line += expanded.content.count("\n") + 1  # the fences are joined with a newline
+    return origins
 
 
 class ReaderView:
@@ -94,21 +130,23 @@ class ReaderView:
 
     def parse(self, text: str) -> list[Token]:
         tokens = self._parser.parse(unwrap_containers(expand_includes(text)))
-        python_fences = []
-        for token in tokens:
-            if token.type != "fence":
-                continue
-            lang, options = fence_language(token)
-            if lang in PYTHON_LANGS and "notest" not in options:
-                python_fences.append(token)
-        if not python_fences:
+        fences = python_fences(tokens)
+        if not fences:
             return tokens
+        # Containers are unwrapped line for line, so the source fences carry the page's line numbers.
+        source_fences = python_fences(self._parser.parse(unwrap_containers(text)))
+        same = len(source_fences) == len(fences)
+        origins = fence_origins(source_fences, fences) if same else []
         # One script per page: the last Python fence carries the code of all of them.
-        script = "\n".join(token.content for token in python_fences)
-        for token in python_fences[:-1]:
+        script = "\n".join(token.content for token in fences)
+        for token in fences[:-1]:
             token.info = "text"
-        python_fences[-1].content = OUTSIDE.format(script=script)
-        python_fences[-1].info = "python"
+        key = hashlib.sha256(script.encode()).hexdigest()[:16]
+        PAGE_SCRIPTS[key] = (script, origins)
+        fences[-1].content = OUTSIDE.format(key=key)
+        fences[-1].info = "python"
+        if same:  # the test is named after the page's first Python fence, not a line of the expansion
+            fences[-1].map = source_fences[0].map
         return tokens
 
 

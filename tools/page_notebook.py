@@ -261,8 +261,54 @@ def passed_marker(script: str) -> Path | None:
     return folder / key
 
 
-def check_outside(script: str, timeout: float = 600) -> None:
-    """Run a page's code outside the repository; fail with the end of its error output.
+SCRIPT_LINE = re.compile(r'(File "[^"]*page\.py", line (\d+))')
+
+
+def current_page() -> str:
+    """The page the running pytest item belongs to (``docs/a/b.md``), or "" outside pytest."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[0]
+
+
+def page_location(script: str, line: int, origins: list[tuple[int, int, str]]) -> str:
+    """Where line ``line`` of a page's script comes from: the page's file and line, and for an
+    included snippet the snippet file's line too."""
+    starts = [origin for origin in origins if origin[0] <= line]
+    if not starts:
+        return ""
+    script_start, page_line, included = starts[-1]
+    page = current_page() or "the page"
+    if not included:
+        return f"{page}:{page_line + line - script_start}"
+    code = script.splitlines()[line - 1].strip() if line <= len(script.splitlines()) else ""
+    where = f"{page}:{page_line} (the fence that includes {included}"
+    snippet = ROOT / included
+    if code and snippet.is_file():
+        hits = [
+            n
+            for n, text in enumerate(snippet.read_text(encoding="utf-8").splitlines(), 1)
+            if text.strip() == code
+        ]
+        if len(hits) == 1:
+            where += f", its line {hits[0]}"
+    return where + ")"
+
+
+def locate_errors(stderr: str, script: str, origins: list[tuple[int, int, str]]) -> str:
+    """Add the page's file and line to each ``File "page.py", line N`` of a traceback."""
+
+    def annotate(match: re.Match[str]) -> str:
+        location = page_location(script, int(match.group(2)), origins)
+        return f"{match.group(1)} [{location}]" if location else match.group(1)
+
+    return SCRIPT_LINE.sub(annotate, stderr)
+
+
+def check_outside(
+    script: str, timeout: float = 600, origins: list[tuple[int, int, str]] | None = None
+) -> None:
+    """Run a page's code outside the repository; fail with the end of its error output, each line
+    of the page's script named by the page's file and line (``origins``: see
+    ``tools.markdown_fences.fence_origins``).
 
     Both languages of a page show the same code with other comments: in one test run, code that
     already passed (or is running in another worker) is run once.
@@ -284,7 +330,8 @@ def check_outside(script: str, timeout: float = 600) -> None:
         result = run_outside(script, timeout=timeout)
         sys.stdout.write(result.stdout)
         if result.returncode != 0:
-            tail = "\n".join(result.stderr.strip().splitlines()[-25:])
+            stderr = locate_errors(result.stderr, script, origins or [])
+            tail = "\n".join(stderr.strip().splitlines()[-25:])
             raise AssertionError(
                 f"page code failed outside the repository (exit {result.returncode}):\n{tail}"
             )
