@@ -73,6 +73,12 @@ def chinese_titles() -> dict[str, str]:
 
 
 def on_config(config):
+    from mkdocs.exceptions import PluginError
+    from tools.includes import broken_includes
+
+    broken = broken_includes()
+    if broken:  # pymdownx.snippets would name neither the page nor the line
+        raise PluginError("broken includes:\n" + "\n".join(broken))
     config["nav"] = build_nav()
     i18n = config.plugins.get("i18n")
     if i18n is not None:
