@@ -13,6 +13,7 @@ PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest
 
 help:
 	@echo "make serve       serve the site (English at /, Chinese at /zh/) on http://127.0.0.1:8000"
+	@echo "                 (PORT=8001 for another port)"
 	@echo "make test        run every test: claims, page code, outputs, figures, parity, strict build"
 	@echo "make test-page PAGE=architectures/cnn   one page's claims, page code (both languages), outputs,"
 	@echo "                 figures, parity and provenance (about a minute)"
@@ -38,8 +39,11 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	@touch $(STAMP)
 
+PORT ?= 8000
+
 serve: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve -a 127.0.0.1:8000
+	@$(PY) -m tools.local_server check-port $(PORT)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve -a 127.0.0.1:$(PORT)
 
 build: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict

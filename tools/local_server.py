@@ -48,3 +48,39 @@ def serve(site: Path) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def port_problem(text: str, host: str = "127.0.0.1") -> str | None:
+    """Why ``make serve`` cannot use this port (not a number in 1..65535, or taken), or None."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        return f"PORT must be a number from 1 to 65535, got {text!r}"
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the dev server binds
+        try:
+            probe.bind((host, int(text)))
+        except OSError:
+            hint = f"make serve PORT={int(text) % 65535 + 1}"
+            return f"port {text} is in use on {host}: stop what uses it, or run `{hint}`"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tools.local_server check-port PORT``: one line and exit 2 when it cannot be used."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m tools.local_server")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check-port", help="check that `make serve` can use PORT").add_argument("port")
+    args = parser.parse_args(argv)
+    problem = port_problem(args.port)
+    if problem:
+        print(f"make serve: {problem}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
