@@ -21,6 +21,7 @@ import re
 import pytest
 
 from snippets.common import DEFAULT_SEED, SEED_VARIABLE
+from tools import derived
 from tools.outputs import arguments, output_path, recorded_outputs
 
 # A version string (2.13.0) is one token and must match exactly; other numbers get a tolerance.
@@ -84,10 +85,15 @@ def test_chinese_summary_output_is_recorded_in_chinese() -> None:
     assert "基础阶段" in output_path("snippets.summary", "zh").read_text(encoding="utf-8")
 
 
+# Outputs that print the manifest are written by tools.derived at the start of every run, so
+# comparing them with the code could not fail: they are left out here.
+COMPARED = [output for output in recorded_outputs() if output not in derived.OUTPUTS]
+
+
 @pytest.mark.parametrize(
     ("module", "variant"),
-    recorded_outputs(),
-    ids=[module + (f":{variant}" if variant else "") for module, variant in recorded_outputs()],
+    COMPARED,
+    ids=[module + (f":{variant}" if variant else "") for module, variant in COMPARED],
 )
 def test_recorded_output_matches(
     module: str, variant: str | None, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

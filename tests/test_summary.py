@@ -8,19 +8,32 @@ import re
 import pytest
 
 from snippets.summary import study_plan
-from tools import manifest
+from tools import derived, manifest
 from tests.helpers import DOCS, english_pages
 
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
-@pytest.mark.parametrize("name", ["summary.md", "summary.zh.md"])
-def test_summary_links_every_page(name: str) -> None:
-    linked = {
-        posixpath.normpath(target) for target in LINK.findall((DOCS / name).read_text(encoding="utf-8"))
-    }
+@pytest.mark.parametrize(("name", "language"), [("summary.md", "en"), ("summary.zh.md", "zh")])
+def test_summary_links_every_page(name: str, language: str) -> None:
+    """The build adds each stage's page links at its marker (tools.derived), so a new page is linked
+    without editing the summary; every stage's section must have its marker."""
+    source = (DOCS / name).read_text(encoding="utf-8")
+    for stage in manifest.stages():
+        assert f"<!-- stage-pages: {stage['id']} -->" in source, f"docs/{name}: no marker for {stage['id']}"
+    text = derived.fill_markers(source, "summary.md", language)
+    linked = {posixpath.normpath(target) for target in LINK.findall(text)}
     missing = [str(page) for page in english_pages() if str(page) not in linked and page.name != "summary.md"]
     assert not missing, f"docs/{name} does not link: {missing}"
+
+
+def test_stage_page_links_follow_the_manifest() -> None:
+    core = [page for page in manifest.pages() if page.stage == "core" and page.exists]
+    line = derived.stage_pages_line("core", "en", "summary.md")
+    assert line.startswith("Pages of this stage: ") and line.endswith(".")
+    assert [posixpath.normpath(target) for target in LINK.findall(line)] == [page.source for page in core]
+    nested = derived.stage_pages_line("core", "zh", "roadmap/stages.md")
+    assert f"]({posixpath.relpath(core[0].source, 'roadmap')})" in nested and nested.endswith("。")
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

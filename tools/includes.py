@@ -93,11 +93,15 @@ def pages_to_check(config: pytest.Config) -> list[Path] | None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Stop the test run at once, with one line per broken include, before collection."""
+    """Write the files derived from the manifest (``tools.derived``), then stop the test run at
+    once, with one line per broken include, before collection."""
     import pytest
 
+    from tools import derived
+
     if hasattr(session.config, "workerinput"):
-        return  # the controller has checked already
+        return  # the controller has done it before starting the workers
+    derived.refresh()
     broken = broken_includes(pages_to_check(session.config))
     if broken:
         pytest.exit("broken includes (fix these first):\n" + "\n".join(broken), returncode=1)

@@ -1,9 +1,9 @@
 """Start a page pair from the template: ``python -m tools.page new SECTION/NAME`` (``make new-page``).
 
 Writes ``docs/<s>/<p>.md`` and ``.zh.md``, ``snippets/<s>/<p>.py`` with its recorded output, and
-``tests/<s>/test_<p>.py`` from ``tools/templates/*.tmpl``; adds the page's entry (with its module) to
-``docs/roadmap.yml``; then refreshes what is computed from the manifest and committed: the stage
-hours on both stages pages, the summary pages' links and recorded outputs, and the stages figure.
+``tests/<s>/test_<p>.py`` from ``tools/templates/*.tmpl`` and adds the page's entry (with its module)
+to ``docs/roadmap.yml``. Nothing else: what is computed from the manifest (the summary's links, the
+stages pages' hours, their outputs and figure) is made at build time (``tools.derived``).
 The result passes ``make test``; edit the titles, times and text from there.
 """
 
@@ -19,11 +19,6 @@ from tools.paths import DOCS, MANIFEST, ROOT
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_PATH = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$")
-DERIVED_OUTPUTS = [("snippets.summary", None), ("snippets.summary", "zh"), ("snippets.roadmap.stages", None)]
-HOURS = {
-    "en": (r"(\*\*Time:\*\* about )([\d.]+)( h of reading)", "- New: [{title}]({link})."),
-    "zh": (r"(\*\*时间：\*\* 约 )([\d.]+)( 小时阅读)", "- 新页面：[{title}]({link})。"),
-}
 
 
 def write(path: Path, text: str) -> None:
@@ -39,13 +34,6 @@ def manifest_entry(path: str, module: str, title: str, read: int) -> str:
     )
 
 
-def starting_read_minutes(stage: str) -> int:
-    """Reading minutes that bring the stage to a whole half hour: the stages pages quote each
-    stage's hours rounded to the half hour, and the stages output then prints that same number."""
-    total = sum(page.read for page in manifest.pages() if page.stage == stage)
-    return 30 - total % 30
-
-
 def add_to_manifest(path: str, module: str, title: str) -> str:
     """Insert the entry after the last page of the same folder, or as a new section at the end.
     Returns the stage id the page is in."""
@@ -53,9 +41,7 @@ def add_to_manifest(path: str, module: str, title: str) -> str:
     folder = path.split("/")[0]
     same_folder = [i for i, line in enumerate(lines) if line.startswith(f"      - {{path: {folder}/")]
     last = max(same_folder, default=None)
-    neighbour = next((page for page in manifest.pages() if page.path.startswith(f"{folder}/")), None)
-    read = starting_read_minutes(neighbour.stage if neighbour else "frontiers")
-    entry = manifest_entry(path, module, title, read)
+    entry = manifest_entry(path, module, title, read=20)  # minutes: set the page's real reading time
     if last is None:
         name = folder.replace("-", " ").capitalize()
         lines += [f"  - title: {{en: {name}, zh: {name}}}", "    stage: frontiers", "    pages:", entry]
@@ -66,53 +52,6 @@ def add_to_manifest(path: str, module: str, title: str) -> str:
     manifest.data.cache_clear()
     manifest.pages.cache_clear()
     return manifest.page(path).stage
-
-
-def stage_hours() -> dict[str, float]:
-    """Reading hours per stage, rounded to the half hour as the stages pages quote them."""
-    totals = {stage["id"]: 0.0 for stage in manifest.stages()}
-    for page in manifest.pages():
-        totals[page.stage] += page.read / 60
-    return {stage: round(hours * 2) / 2 for stage, hours in totals.items()}
-
-
-def stage_sections(text: str, language: str) -> dict[str, tuple[int, int]]:
-    """Start and end of each stage's ``### title`` section in a page."""
-    found = {}
-    for stage in manifest.stages():
-        match = re.search(rf"^### {re.escape(stage['title'][language])}\n(.*?)(?=^#)", text, re.M | re.S)
-        if match:
-            found[stage["id"]] = match.span(1)
-    return found
-
-
-def refresh_stage_hours() -> None:
-    """Write the manifest's hours per stage into both stages pages."""
-    hours = stage_hours()
-    for language, name in (("en", "stages.md"), ("zh", "stages.zh.md")):
-        page = DOCS / "roadmap" / name
-        text = page.read_text(encoding="utf-8")
-        for stage, (start, end) in sorted(stage_sections(text, language).items(), key=lambda s: -s[1][0]):
-
-            def quote(match: re.Match[str], h: float = hours[stage]) -> str:
-                return f"{match.group(1)}{h:g}{match.group(3)}"
-
-            section = re.sub(HOURS[language][0], quote, text[start:end])
-            text = text[:start] + section + text[end:]
-        page.write_text(text, encoding="utf-8")
-
-
-def link_from_summary(path: str, stage: str) -> None:
-    """Add a line linking the new page to its stage's section of both summary pages."""
-    page = manifest.page(path)
-    for language, name in (("en", "summary.md"), ("zh", "summary.zh.md")):
-        summary = DOCS / name
-        text = summary.read_text(encoding="utf-8")
-        start, end = stage_sections(text, language)[stage]
-        line = HOURS[language][1].format(title=page.title[language], link=f"{path}.md")
-        text = text[:end].rstrip("\n") + f"\n\n{line}\n\n" + text[end:].lstrip("\n")
-        summary.write_text(text, encoding="utf-8")
-        print(summary.relative_to(ROOT))
 
 
 def record(module: str, variant: str | None) -> None:
@@ -146,15 +85,8 @@ def new_page(path: str) -> None:
             write(package / "__init__.py", "")
     for target, template in targets.items():
         write(target, (TEMPLATES / template).read_text(encoding="utf-8").format(**fields))
-    stage = add_to_manifest(path, module, title)
+    add_to_manifest(path, module, title)
     record(module, None)
-    link_from_summary(path, stage)
-    refresh_stage_hours()
-    for derived_module, variant in DERIVED_OUTPUTS:
-        record(derived_module, variant)
-    from tools import figures
-
-    print(figures.render("stages-hours", figures.registered_figures()["stages-hours"]).relative_to(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:

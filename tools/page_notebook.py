@@ -192,6 +192,9 @@ def page_notebook(
     snippet_options: dict | None = None,
 ) -> nbformat.NotebookNode:
     """The notebook of page ``docs/<source>`` (Markdown text ``text``) in ``language``."""
+    from tools import derived
+
+    text = derived.fill_markers(text, source.replace(".zh.", "."), language)
     cells = page_cells(text, snippet_options)
     code = "\n".join(cell.text for cell in cells if cell.kind == "code")
     labels = LABELS[language]

@@ -23,7 +23,7 @@ from snippets.roadmap.stages import (
     topological_order,
 )
 from tests.helpers import DOCS, seeds
-from tools import manifest
+from tools import derived, manifest
 
 ROADMAP = manifest.data()
 
@@ -52,7 +52,10 @@ def test_stage_hours_are_computed_from_the_data_file() -> None:
     ],
 )
 def test_hours_quoted_on_the_page_match_the_data(page: str, language: str, pattern: str) -> None:
-    text = (DOCS / "roadmap" / page).read_text(encoding="utf-8")
+    """The page writes a marker per stage; the build fills it from the data (tools.derived): the
+    marker must sit in its own stage's section, and the filled page quotes the data's hours."""
+    source = (DOCS / "roadmap" / page).read_text(encoding="utf-8")
+    text = derived.fill_markers(source, "roadmap/stages.md", language)
     totals = hours_per_stage(ROADMAP)
     for stage in ROADMAP["stages"]:
         title = stage["title"][language]
@@ -60,6 +63,11 @@ def test_hours_quoted_on_the_page_match_the_data(page: str, language: str, patte
         assert section, f"docs/roadmap/{page} has no section '### {title}'"
         quoted = re.search(pattern, section.group(1))
         assert quoted, f"docs/roadmap/{page}, {title}: no reading time"
+        marker = f"<!-- stage-hours: {stage['id']} -->"
+        in_source = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^#)", source, re.MULTILINE | re.DOTALL)
+        assert source.count(marker) == 1 and marker in in_source.group(1), (
+            f"docs/roadmap/{page}, {title}: write the time as {marker}, once, in this section"
+        )
         expected = round(totals[stage["id"]]["read_hours"] * 2) / 2
         assert float(quoted.group(1)) == expected, (
             f"docs/roadmap/{page}, {title}: the page says {quoted.group(1)} h, "

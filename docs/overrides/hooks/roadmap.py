@@ -76,6 +76,9 @@ def on_config(config):
     from mkdocs.exceptions import PluginError
     from tools.includes import broken_includes
 
+    from tools import derived
+
+    derived.refresh()  # the outputs and figure that print the manifest (not committed)
     broken = broken_includes()
     if broken:  # pymdownx.snippets would name neither the page nor the line
         raise PluginError("broken includes:\n" + "\n".join(broken))
@@ -194,8 +197,12 @@ def roadmap_map(current: str, language: str, script: str) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    from tools import derived
+
     path = page_path(page.file.src_uri)
     language = current_language(config)
+    english_source = page.file.src_uri.replace(".zh.", ".")
+    markdown = derived.fill_markers(markdown, english_source, language)
     if MAP_MARKER in markdown:
         script = posixpath.relpath(MAP_SCRIPT, posixpath.dirname(page.file.dest_uri) or ".")
         markdown = markdown.replace(MAP_MARKER, roadmap_map(path, language, script))
