@@ -278,6 +278,63 @@ def stream_decode(bpe: BytePairEncoding, ids: list[int]) -> list[str]:
 
 from snippets.common import make_parser, positive_int, run_cli  # noqa: E402
 
+FIGURE_SIZES = (300, 500, 1000, 2000, 4000)
+
+
+def vocabulary_sweep(corpus_bytes: int = 100_000) -> dict[tuple[str, str], list[float]]:
+    """Tokens per character of the English and Chinese test texts under English and bilingual
+    tokenizers of each size in FIGURE_SIZES (trained with tokenizers, which learns our merges)."""
+    english, chinese = english_text(), chinese_reviews("pos.txt")
+    corpus = {
+        "English BPE": first_bytes(english, corpus_bytes),
+        "bilingual BPE": first_bytes(english, corpus_bytes // 2)
+        + "\n"
+        + first_bytes(chinese, corpus_bytes // 2),
+    }
+    tests = {
+        "English": english[-20_000:].splitlines(),
+        "Chinese": chinese_reviews("neg.txt")[:5_000].splitlines(),
+    }
+    rates: dict[tuple[str, str], list[float]] = {}
+    for tokenizer_name, text in corpus.items():
+        for size in FIGURE_SIZES:
+            tokenizer = train_library_bpe(text, size)
+            for language, lines in tests.items():
+                tokens = sum(len(encoding.ids) for encoding in tokenizer.encode_batch(lines))
+                rates.setdefault((tokenizer_name, language), []).append(tokens / sum(map(len, lines)))
+    return rates
+
+
+def plot_vocabulary_sweep():
+    """Tokens per character against vocabulary size, for both tokenizers and both languages."""
+    import matplotlib.pyplot as plt
+
+    rates = vocabulary_sweep()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    colors = {"English": "#1b9e77", "Chinese": "#d95f02"}
+    styles = {"English BPE": "-", "bilingual BPE": "--"}
+    for (tokenizer_name, language), values in rates.items():
+        ax.plot(
+            FIGURE_SIZES,
+            values,
+            styles[tokenizer_name],
+            marker="o",
+            color=colors[language],
+            label=f"{language} text, {tokenizer_name}",
+        )
+    ax.set_xscale("log")
+    ax.set_xticks(FIGURE_SIZES, [str(size) for size in FIGURE_SIZES])
+    ax.minorticks_off()
+    ax.set(xlabel="vocabulary size (tokens)", ylabel="tokens per character", ylim=(0, 3.2))
+    ax.set_title("Byte-level BPE trained on 100 KB: English only, or half English, half Chinese")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {"bpe-vocabulary-size": plot_vocabulary_sweep}
+
 SPECIAL = ("<|endoftext|>",)
 SENTENCE = "Tokenizers split text into subwords. 这本书很好。"
 

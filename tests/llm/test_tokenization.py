@@ -17,6 +17,7 @@ from snippets.llm.tokenization import (
     decode,
     encode,
     english_text,
+    first_bytes,
     keep_frequent_merges,
     library_merges,
     our_merges,
@@ -163,14 +164,14 @@ def test_token_tax_on_chinese(seed: int) -> None:
     tax_chinese = tokens_per_character(english_bpe, chinese)
     fair_chinese = tokens_per_character(bilingual_bpe, chinese)
     assert tax_chinese > 0.95 * chinese_bytes  # almost one token per byte: three per character
-    assert tax_chinese > 1.8 * fair_chinese  # measured 2.1-2.2 for seeds 0..5
-    assert fair_chinese < 1.6  # measured 1.33-1.40
+    assert tax_chinese > 1.8 * fair_chinese  # measured 2.08-2.19 for seeds 0..5
+    assert fair_chinese < 1.6  # measured 1.32-1.38
     # The price of sharing the vocabulary: English gets slightly more expensive.
     english_rate, shared_rate = (
         tokens_per_character(english_bpe, english),
         tokens_per_character(bilingual_bpe, english),
     )
-    assert english_rate < shared_rate < 1.4 * english_rate  # measured ratio 1.12-1.16
+    assert english_rate < shared_rate < 1.6 * english_rate  # measured ratio 1.19-1.39
 
 
 def test_word_level_vocabulary_leaves_words_unknown() -> None:
@@ -218,3 +219,12 @@ def test_min_frequency_solution_matches_bpe_trainer(min_frequency: int) -> None:
     assert our_merges(ours) == library_merges(tokenizer)
     assert 0 < len(ours.merges) < VOCAB - 257 or min_frequency == 3
     assert len(ours.counts) == len(ours.merges) and min(ours.counts) >= min_frequency
+
+
+def test_a_larger_english_vocabulary_does_not_help_chinese() -> None:
+    texts = corpora(40_000)
+    chinese = texts["chinese test"].splitlines()
+    chinese_bytes = sum(len(line.encode()) for line in chinese) / sum(map(len, chinese))
+    large_english = train_library_bpe(first_bytes(english_text(), 100_000), 4000)
+    rate = sum(len(e.ids) for e in large_english.encode_batch(chinese)) / sum(map(len, chinese))
+    assert rate > 0.95 * chinese_bytes  # still about one token per byte (the figure's flat line)
