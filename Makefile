@@ -9,14 +9,17 @@ WORKERS ?= 2
 # pytest and ruff read pyproject.toml: no flags needed.
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest
 
-.PHONY: help serve build test test-page new-page test-seeds test-cpus lint format figures outputs browser audit clean test-latest
+.PHONY: help serve build test test-page mutation new-page test-seeds test-cpus lint format figures outputs browser audit clean test-latest
 
 help:
 	@echo "make serve       serve the site (English at /, Chinese at /zh/) on http://127.0.0.1:8000"
 	@echo "                 (PORT=8001 for another port)"
 	@echo "make test        run every test: claims, page code, outputs, figures, parity, strict build"
 	@echo "make test-page PAGE=architectures/cnn   one page's claims, page code (both languages), outputs,"
-	@echo "                 figures, parity and provenance (about a minute)"
+	@echo "                 figures, parity and provenance (about a minute), then mutation testing of its code"
+	@echo "                 (a few minutes; MUTATION=0 skips it)"
+	@echo "make mutation PAGE=architectures/cnn   do the page's claim tests fail when its code changes?"
+	@echo "                 (tools/mutation.py; CHANGED=origin/main: the pages a branch changed)"
 	@echo "make new-page PAGE=section/name   a page pair, snippet, test, output and roadmap.yml entry from"
 	@echo "                 tools/templates/ that passes make test"
 	@echo "make test-seeds  run the claim tests again with SNIPPETS_SEED=1 and 2"
@@ -52,9 +55,18 @@ test: $(STAMP) browser
 	$(PYTEST) -n $(WORKERS) -p tools.budgets
 
 # One page: tools/page_selection.py keeps the tests of PAGE (a path in docs/roadmap.yml).
+# Then mutation testing of the page's modules (tools/mutation.py): do its claim tests notice when
+# the code changes? MUTATION=0 skips it.
+MUTATION ?= 0
+
 test-page: $(STAMP)
 	@test -n "$(PAGE)" || { echo "usage: make test-page PAGE=section/name"; exit 2; }
 	$(PYTEST) -n $(WORKERS) --page $(PAGE)
+	@if [ "$(MUTATION)" != 0 ]; then $(PY) -m tools.mutation --workers $(WORKERS) $(PAGE); fi
+
+mutation: $(STAMP)
+	@test -n "$(PAGE)$(CHANGED)" || { echo "usage: make mutation PAGE=section/name (or CHANGED=origin/main)"; exit 2; }
+	$(PY) -m tools.mutation --workers $(WORKERS) $(PAGE) $(if $(CHANGED),--changed $(CHANGED))
 
 new-page: $(STAMP)
 	@test -n "$(PAGE)" || { echo "usage: make new-page PAGE=section/name"; exit 2; }

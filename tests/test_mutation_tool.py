@@ -1,0 +1,34 @@
+"""tools/mutation.py: scoring and reporting (the mutmut runs themselves are `make mutation`)."""
+
+from __future__ import annotations
+
+import tomllib
+
+from tools import manifest
+from tools.mutation import PYPROJECT, REQUIRED_SCORE, Result, report
+
+
+def result(killed: int, survived: list[str], timeouts: int = 0) -> Result:
+    return Result("a/b", killed, survived, timeouts, not_run=7, seconds=12.0, diffs={})
+
+
+def test_score_counts_only_mutants_a_claim_test_runs() -> None:
+    assert result(6, ["m.x__mutmut_1", "m.x__mutmut_2"]).score == 0.75
+    assert result(5, ["m.x__mutmut_1"], timeouts=2).score == 7 / 8  # a hang was noticed
+    assert result(0, []).score == 0.0  # nothing scored: no test ran the code, which is a failure
+
+
+def test_report_names_the_verdict_and_every_survivor() -> None:
+    weak = report(result(1, ["snippets.a.b.x_fit__mutmut_3"]))
+    assert "50%" in weak and "FAILS" in weak and "snippets.a.b.x_fit__mutmut_3" in weak
+    strong = report(result(9, []))
+    assert "passes" in strong and f"{REQUIRED_SCORE:.0%}" in strong
+
+
+def test_configuration_mutates_only_the_page_modules_and_runs_only_its_tests() -> None:
+    page = manifest.page("neural-networks/perceptron")
+    files = [f"snippets/{m.split('.', 1)[1].replace('.', '/')}.py" for m in page.modules]
+    text = PYPROJECT.format(files=str(files).replace("'", '"'), tests=str(list(page.tests)).replace("'", '"'))
+    config = tomllib.loads(text)["tool"]["mutmut"]
+    assert config["only_mutate"] == ["snippets/neural_networks/perceptron.py"]
+    assert config["pytest_add_cli_args_test_selection"] == ["tests/neural_networks/test_perceptron.py"]

@@ -1,0 +1,199 @@
+"""Mutation testing of a page's snippet modules: are its claim tests able to fail?
+
+A claim test that cannot fail (``assert True`` after the computation, a tolerance so wide that
+anything passes) still passes every other gate. Mutation testing finds it: `mutmut`_ changes the
+page's code one small edit at a time (``<`` to ``<=``, ``+`` to ``-``, a constant to another) and
+runs the page's claim tests against each change. A mutant the tests still pass "survived": the
+tests did not notice that the code changed.
+
+    python -m tools.mutation architectures/cnn          # one page (make mutation PAGE=...)
+    python -m tools.mutation --changed origin/main      # the pages a branch changed (CI)
+
+Only mutants in code the claim tests run are scored (mutmut records which tests call which
+function); code only the command line or a figure uses is reported as "not run by a claim test".
+The page passes when at least :data:`REQUIRED_SCORE` of the scored mutants are killed. Each run
+works in ``.mutation/<page>/``, a copy of ``snippets``, ``tests``, ``tools`` and the manifest.
+
+.. _mutmut: https://mutmut.readthedocs.io/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools import manifest
+from tools.paths import ROOT
+
+REQUIRED_SCORE = 0.6
+"""Share of the scored mutants (those in code a claim test runs) that the claim tests must kill."""
+WORKSPACES = ROOT / ".mutation"
+COPIED = ["snippets", "tests", "tools"]
+PYPROJECT = """[tool.mutmut]
+source_paths = ["snippets"]
+only_mutate = {files}
+pytest_add_cli_args_test_selection = {tests}
+pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"]
+also_copy = ["tools", "docs"]
+
+[tool.pytest.ini_options]
+addopts = ""
+"""
+
+
+@dataclass
+class Result:
+    page: str
+    killed: int
+    survived: list[str]
+    timeouts: int
+    not_run: int
+    seconds: float
+    diffs: dict[str, str]
+
+    @property
+    def scored(self) -> int:
+        return self.killed + len(self.survived) + self.timeouts
+
+    @property
+    def score(self) -> float:
+        # A mutant that makes a test hang was noticed: it counts as killed.
+        return (self.killed + self.timeouts) / self.scored if self.scored else 0.0
+
+
+def workspace(page: manifest.Page) -> Path:
+    """A fresh copy of what the page's claim tests import, with a mutmut configuration for the page."""
+    folder = WORKSPACES / page.path.replace("/", "--")
+    shutil.rmtree(folder, ignore_errors=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in COPIED:
+        shutil.copytree(ROOT / name, folder / name, ignore=ignore)
+    (folder / "docs").mkdir()
+    shutil.copy2(ROOT / "docs" / "roadmap.yml", folder / "docs" / "roadmap.yml")
+    files = [str(manifest.module_file(module).relative_to(ROOT)) for module in page.modules]
+    (folder / "pyproject.toml").write_text(
+        PYPROJECT.format(files=json.dumps(files), tests=json.dumps(list(page.tests))), encoding="utf-8"
+    )
+    return folder
+
+
+def mutmut(folder: Path, *arguments: str, log: Path | None = None) -> str:
+    """Run mutmut in the workspace; its progress output goes to ``log``."""
+    command = [str(Path(sys.executable).with_name("mutmut")), *arguments]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(folder)}
+    if log is None:
+        result = subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True)
+        return result.stdout
+    with log.open("w") as out:
+        subprocess.run(
+            command, cwd=folder, env=environment, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+    return ""
+
+
+def mutation_test(path: str, workers: int, show: int) -> Result:
+    """Mutate one page's modules and run its claim tests against every mutant."""
+    page = manifest.page(path)
+    if not page.modules:
+        raise SystemExit(f"{path} has no snippet modules to mutate")
+    folder = workspace(page)
+    started = time.perf_counter()
+    mutmut(folder, "run", "--max-children", str(workers), log=folder / "mutmut-run.log")
+    seconds = time.perf_counter() - started
+    statuses: dict[str, str] = {}
+    for line in mutmut(folder, "results", "--all", "true").splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name:
+            statuses[name] = status
+    if not statuses:
+        tail = (folder / "mutmut-run.log").read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise SystemExit(f"{path}: mutmut produced no results; the end of its log:\n{tail}")
+    survived = sorted(name for name, status in statuses.items() if status == "survived")
+    diffs = {name: mutmut(folder, "show", name) for name in survived[:show]}
+    return Result(
+        page=path,
+        killed=sum(status == "killed" for status in statuses.values()),
+        survived=survived,
+        timeouts=sum(status == "timeout" for status in statuses.values()),
+        not_run=sum(status == "no tests" for status in statuses.values()),
+        seconds=seconds,
+        diffs=diffs,
+    )
+
+
+def changed_pages(base: str) -> list[str]:
+    """The pages whose snippet modules or claim tests differ from ``base`` (a git revision)."""
+    diff = subprocess.run(
+        ["git", "diff", "--name-only", f"{base}...HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    changed = set(diff.stdout.split())
+    pages = []
+    for page in manifest.pages():
+        files = {str(manifest.module_file(m).relative_to(ROOT)) for m in page.modules} | set(page.tests)
+        if page.modules and files & changed:
+            pages.append(page.path)
+    return pages
+
+
+def report(result: Result) -> str:
+    verdict = "passes" if result.score >= REQUIRED_SCORE else "FAILS"
+    lines = [
+        f"{result.page}: mutation score {result.score:.0%} ({result.killed + result.timeouts} of "
+        f"{result.scored} mutants killed; {result.not_run} in code no claim test runs), "
+        f"{verdict} (required: {REQUIRED_SCORE:.0%}); {result.seconds:.0f} s",
+    ]
+    if result.survived:
+        lines.append(f"  surviving mutants ({len(result.survived)}): the claim tests pass with these changes")
+        for name in result.survived:
+            lines.append(f"    {name}")
+        for name, diff in result.diffs.items():
+            lines.append(f"  --- {name}\n" + "\n".join("    " + line for line in diff.strip().splitlines()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.mutation", description=__doc__.split("\n")[0])
+    parser.add_argument("pages", nargs="*", metavar="SECTION/NAME", help="pages of docs/roadmap.yml")
+    parser.add_argument("--changed", metavar="REV", help="the pages whose code or tests changed since REV")
+    parser.add_argument("--workers", type=int, default=2, help="mutants tested at once (default: 2)")
+    parser.add_argument("--show", type=int, default=5, help="surviving mutants shown as diffs (default: 5)")
+    parser.add_argument("--json", type=Path, help="also write the scores to this file")
+    args = parser.parse_args(argv)
+    known = {page.path for page in manifest.pages()}
+    unknown = [path for path in args.pages if path not in known]
+    if unknown:
+        parser.error(f"not pages of docs/roadmap.yml: {', '.join(unknown)}")
+    pages = list(args.pages) + (changed_pages(args.changed) if args.changed else [])
+    if not pages:
+        print("no page to mutation-test")
+        return 0
+    results = []
+    for path in dict.fromkeys(pages):
+        result = mutation_test(path, args.workers, args.show)
+        print(report(result), flush=True)
+        results.append(result)
+    if args.json:
+        scores = {
+            r.page: {
+                "score": round(r.score, 3),
+                "killed": r.killed + r.timeouts,
+                "scored": r.scored,
+                "survived": r.survived,
+                "not_run": r.not_run,
+                "seconds": round(r.seconds),
+            }
+            for r in results
+        }
+        args.json.write_text(json.dumps(scores, indent=1) + "\n", encoding="utf-8")
+    return 0 if all(r.score >= REQUIRED_SCORE for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
