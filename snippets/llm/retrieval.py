@@ -54,6 +54,8 @@ class Question:
 
 def invented_names(rng: np.random.Generator, endings: list[str], count: int) -> list[str]:
     """``count`` different made-up names: a syllable and an ending."""
+    if count > len(SYLLABLES) * len(endings):
+        raise ValueError(f"at most {len(SYLLABLES) * len(endings)} different names, asked for {count}")
     names: set[str] = set()
     while len(names) < count:
         names.add((rng.choice(SYLLABLES) + rng.choice(endings)).capitalize())
@@ -345,7 +347,9 @@ def character_bigrams(text: str) -> list[str]:
 # --8<-- [start:solution-bm25plus]
 class BM25Plus(BM25):
     """BM25+ (Lv & Zhai 2011) as rank-bm25 writes it: idf = ln((N + 1) / n_t), never negative,
-    and delta added to every matched term's saturation so long documents are not punished."""
+    and delta added to each query term's saturation, so a term a passage contains is worth at
+    least delta * idf however long the passage is. (rank-bm25 adds delta for absent terms too:
+    the same shift for every passage, so the ranking is unchanged.)"""
 
     def __init__(self, documents: list[list[str]], k1: float = 1.5, b: float = 0.75, delta: float = 1.0):
         super().__init__(documents, k1, b)
@@ -423,7 +427,11 @@ FIGURES = {"retrieval-recall": plot_recall_curves}
 
 def edit_demo(questions: list[Question]) -> tuple[Question, str]:
     """The first mayor question asked in the wording of its passage, and a new mayor for that town."""
-    question = next(q for q in questions if q.text.startswith("Who is the mayor") and not q.paraphrased)
+    question = next(
+        (q for q in questions if q.text.startswith("Who is the mayor") and not q.paraphrased), None
+    )
+    if question is None:
+        raise ValueError("no mayor question in the passage's words: use more towns")
     return question, ("Edda Quorette" if question.answer != "Edda Quorette" else "Runa Talis")
 
 

@@ -222,3 +222,8 @@ def test_command_line_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) 
         main(["--towns", "0"])
     assert exit_info.value.code == 2
     assert "expected a number greater than 0" in capsys.readouterr().err
+
+
+def test_command_line_reports_impossible_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--towns", "200"]) == 2  # more towns than the syllables can name
+    assert "at most 143 different names" in capsys.readouterr().err
