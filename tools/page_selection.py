@@ -10,6 +10,7 @@ its figures. Tests that need the full site build are left to ``make test``.
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,33 @@ def belongs(item: pytest.Item, files: set[str], values: set[str]) -> bool:
         if isinstance(text, str | Path) and str(text) in values:
             return True
     return False
+
+
+@cache
+def own_files(wanted: tuple[str, ...]) -> frozenset[str]:
+    """The claim-test and page-source files (relative to the root) of the pages asked for."""
+    return frozenset(file for path in wanted for file in page_keys(path)[0])
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``--page``, skip other pages' Markdown and claim-test files at collection: collecting
+    them costs time (their includes are expanded, their modules imported), and an unfinished page
+    elsewhere must not stop this page's loop."""
+    wanted = tuple(config.getoption("page"))
+    path = collection_path.resolve()
+    if not wanted or path.is_dir() or not path.is_relative_to(manifest.ROOT):
+        return None
+    try:
+        own = own_files(wanted)
+    except KeyError:
+        return None  # an unknown page: pytest_collection_modifyitems reports it
+    relative = path.relative_to(manifest.ROOT).as_posix()
+    parts = relative.split("/")
+    is_page = parts[0] == "docs" and relative.endswith((".md", ".ipynb"))
+    is_claim_test = parts[0] == "tests" and len(parts) == 3 and parts[2].startswith("test_")
+    if is_page or is_claim_test:
+        return relative not in own
+    return None
 
 
 @pytest.hookimpl(trylast=True)
