@@ -69,9 +69,12 @@ def test_karate_club_ships_with_the_package() -> None:
 def test_our_layer_equals_gcnconv_with_copied_weights(seed: int) -> None:
     torch.manual_seed(seed)
     data = karate()
+    directed = torch.randint(0, 20, (2, 60), generator=torch.Generator().manual_seed(seed))
+    directed = torch.unique(directed[:, directed[0] != directed[1]], dim=1)  # catches a swapped direction
     for edge_index, x in (
         (data.edge_index, data.x),
         (random_graph(seed), torch.randn(20, 5)),
+        (directed, torch.randn(20, 5)),
     ):
         layer = GCNLayer(x.shape[1], 3)
         torch.nn.init.normal_(layer.bias)  # a non-zero bias must be copied too
@@ -119,7 +122,8 @@ def test_gcn_beats_mlp_with_four_labels(seed: int) -> None:
     scores = model_scores(seed)
     # Measured over seeds 0..9 and ATEN_CPU_CAPABILITY=default/avx2/avx512 (identical at every
     # level): GCN 22-24 of 30 right (0.73-0.80), MLP 3-12 of 30 (0.10-0.40), gap >= 0.37.
-    assert scores["GCN"] >= 0.6
+    # Seeds 0..29 at the default level: GCN 22-25 of 30; untrained, at most 17 of 30.
+    assert scores["GCN"] >= 0.7
     assert scores["GCN"] - scores["MLP"] >= 0.2
 
 
@@ -128,20 +132,21 @@ def test_mlp_gives_every_unlabelled_member_the_same_class(seed: int) -> None:
     data = karate()
     torch.manual_seed(seed)
     model = MLP(34, 16, 4)
+    unlabelled = ~data.train_mask
+    start = model.lin1.weight[:, unlabelled].detach().clone()
     train_and_score(model, data)
     with torch.no_grad():
         predicted = model(data.x, data.edge_index).argmax(dim=1)
-    assert len(torch.unique(predicted[~data.train_mask])) == 1
+    assert len(torch.unique(predicted[unlabelled])) == 1
+    # Their weight columns got no gradient from the loss; weight decay shrank them towards zero.
+    assert model.lin1.weight[:, unlabelled].abs().mean() < 0.1 * start.abs().mean()  # measured: ~0
     assert torch.equal(predicted[data.train_mask], data.y[data.train_mask])  # it did fit its 4 labels
 
 
-def test_untrained_gcn_does_not_pass_the_bar() -> None:
-    data = karate()
-    accuracies = []
-    for seed in range(5):
-        torch.manual_seed(seed)
-        accuracies.append(train_and_score(GCN(34, 16, 4), data, epochs=1))
-    assert min(accuracies) < 0.6  # so the threshold above needs training
+@pytest.mark.parametrize("seed", seeds())
+def test_untrained_gcn_does_not_pass_the_bar(seed: int) -> None:
+    torch.manual_seed(seed)
+    assert train_and_score(GCN(34, 16, 4), karate(), epochs=0) < 0.7  # so the bar needs training
 
 
 @pytest.mark.parametrize("seed", seeds())
