@@ -25,8 +25,9 @@ BETA = 1.0  # strength of the pull back towards the reference policy
 
 
 def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> float:
-    """KL(p || q) = sum_y p(y) log(p(y) / q(y)) for two distributions over the same answers."""
-    return float((p * (p.log() - q.log())).sum())
+    """KL(p || q) = sum_y p(y) log(p(y) / q(y)) for two distributions over the same answers.
+    xlogy counts 0 log 0 as 0: answers that p never gives contribute nothing."""
+    return float(torch.xlogy(p, p / q).sum())
 
 
 def total_variation(p: torch.Tensor, q: torch.Tensor) -> float:
