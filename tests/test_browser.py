@@ -150,6 +150,23 @@ def test_search_finds_the_page(watched: Watched, path: str, query: str, target: 
     assert page.url.split("?")[0].split("#")[0].endswith("/" + target)
 
 
+def test_search_index_loads_only_when_the_reader_searches(watched: Watched) -> None:
+    """Material fetches and parses the whole index on every page; ours waits for the search box."""
+    requested: list[str] = []
+    watched.page.on("request", lambda request: requested.append(request.url))
+    watched.open("/architectures/cnn/")
+    watched.page.wait_for_timeout(500)
+    assert not [url for url in requested if "search_index.json" in url], "the index loaded before any search"
+    search = watched.page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially("dropout")
+    search.press("End")
+    watched.page.locator('.md-search-result__item a[href*="regularization/dropout"]').first.wait_for(
+        state="attached"
+    )
+    assert [url for url in requested if url.endswith("/search/search_index.json")]
+
+
 def test_progress_survives_reload_and_shows_on_the_map(watched: Watched) -> None:
     watched.open("/neural-networks/perceptron/")
     page = watched.page
