@@ -387,6 +387,8 @@ def show(args: argparse.Namespace) -> None:
     print(f"TV(pi_ref, pi*) = {tv:.3f}   KL(pi*||pi_ref) = {kl:.3f}")
 
     winners, losers = sample_preferences(PI_REF, REWARD, args.pairs, args.seed)
+    if len(winners) < 2:
+        raise ValueError(f"--pairs {args.pairs}: only {len(winners)} compare two different answers; use more")
     print(f"{len(winners)} pairs with two different answers")
     print("Bradley-Terry reward, r - mean(r):")
     print(f"  true             {row(REWARD - REWARD.mean())}")

@@ -210,6 +210,17 @@ def test_grpo_clipping_stops_the_gradient_outside_the_trust_region() -> None:
 
 
 @pytest.mark.parametrize("seed", seeds())
+def test_grpo_kl_penalty_estimates_the_kl_to_the_reference(seed: int) -> None:
+    pi = optimal_policy(PI_REF, REWARD, 0.5)  # KL(pi || pi_ref) = 0.627
+    answers = torch.from_numpy(np.random.default_rng(seed).choice(6, size=40000, p=pi.numpy()))
+    logits = pi.log()
+    no_advantage = torch.zeros(len(answers), dtype=torch.float64)
+    penalty = float(grpo_loss(logits, logits, REF_LOGITS, answers, no_advantage, kl_coef=1.0))
+    assert penalty == pytest.approx(kl_divergence(pi, PI_REF), rel=0.05)
+    assert float(grpo_loss(REF_LOGITS, REF_LOGITS, REF_LOGITS, answers, no_advantage)) == 0.0
+
+
+@pytest.mark.parametrize("seed", seeds())
 def test_grpo_raises_the_share_of_correct_answers(seed: int) -> None:
     assert share_correct(REF_LOGITS) == pytest.approx(0.25, abs=0.005)
     logits = train_grpo(REF_LOGITS, CORRECT, seed=seed)
