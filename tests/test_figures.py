@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import pytest
 
-from tools.figures import FIGURE_DIR, registered_figures, render
+from tools.figures import FIGURE_DIR, figure_tolerances, registered_figures, render, svg_difference
 from tests.helpers import DOCS
 
 FIGURES = registered_figures()
+TOLERANCES = figure_tolerances()
 
 
 def shown_figures() -> set[str]:
@@ -39,3 +41,18 @@ def test_figure_renders(name: str, tmp_path: Path) -> None:
     text = path.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     assert not re.search(r"href=\"(https?:)?//", text), "figures must not link to other hosts"
+    committed = FIGURE_DIR / f"{name}.svg"
+    if committed.is_file():
+        problem = svg_difference(committed.read_text(encoding="utf-8"), text, TOLERANCES[name])
+        assert problem is None, (
+            f"docs/assets/figures/{name}.svg is out of date ({problem}); run make figures NAMES={name}"
+        )
+
+
+def test_a_figure_that_moved_less_than_the_tolerance_is_unchanged() -> None:
+    svg = '<svg><path d="M 1.00 2.00 L 3.00 4.00"/><text>loss 0.52</text></svg>'
+    assert svg_difference(svg, svg.replace("3.00", "3.30")) is None
+    assert "moved" in svg_difference(svg, svg.replace("3.00", "3.80"))
+    assert "text" in svg_difference(svg, svg.replace("0.52", "0.61"))  # a number a reader sees
+    assert svg_difference(svg, svg.replace("0.52", "0.61").replace("3.00", "9"), math.inf) is None
+    assert "label" in svg_difference(svg, svg.replace("loss", "accuracy"), math.inf)
