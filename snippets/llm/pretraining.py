@@ -76,7 +76,7 @@ def split_corpus(
 
 
 # --8<-- [end:setup]
-from snippets.common import make_parser, positive_int, run_cli  # noqa: E402
+from snippets.common import default_seed, make_parser, positive_int, run_cli  # noqa: E402
 
 
 # --8<-- [start:model]
@@ -462,6 +462,47 @@ def baselines() -> dict[str, float]:
         name: ngram_loss(train_ids, held_out_ids, vocab, order, context)
         for name, order in (("unigram", 1), ("bigram", 2))
     }
+
+
+def plot_scaling():
+    """Left: training loss of the three sizes against tokens seen. Right: held-out loss against size."""
+    import matplotlib.pyplot as plt
+
+    seed = default_seed()
+    reference = baselines()
+    colors = {"tiny": "#7570b3", "small": "#d95f02", "base": "#1b9e77"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    tokens_per_step = BATCH * SIZES["base"].context
+    counts, losses = [], []
+    for size, color in colors.items():
+        model, curve = trained(size, seed, STEPS)
+        smooth = np.convolve(curve, np.ones(10) / 10, mode="valid")  # mean of 10 steps
+        steps = np.arange(len(smooth)) + 10
+        left.plot(
+            steps * tokens_per_step,
+            smooth,
+            color=color,
+            label=f"{size} ({parameter_count(model):,} parameters)",
+        )
+        counts.append(parameter_count(model))
+        losses.append(held_out(size, seed, STEPS))
+    for name, style in (("unigram", ":"), ("bigram", "--")):
+        for axis in (left, right):
+            axis.axhline(reference[name], color="#666666", ls=style, lw=1, label=f"{name} (held out)")
+    left.set(xlabel="training tokens (characters)", ylabel="cross-entropy, nats/char", ylim=(1.5, 4.7))
+    left.set_title("training loss (mean of 10 steps)")
+    left.legend(fontsize=8)
+    right.plot(counts, losses, "o-", color="#1b9e77")
+    for size, count, loss in zip(colors, counts, losses, strict=True):
+        right.annotate(size, (count, loss), textcoords="offset points", xytext=(6, 6), fontsize=9)
+    right.set_xscale("log")
+    right.set(xlabel="parameters", ylabel="held-out cross-entropy, nats/char", ylim=(1.5, 3.5))
+    right.set_title(f"same budget: {STEPS * tokens_per_step:,} tokens")
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {"pretraining-scaling": plot_scaling}
 
 
 def report(args: argparse.Namespace) -> None:
