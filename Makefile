@@ -57,7 +57,7 @@ test: $(STAMP) browser
 # One page: tools/page_selection.py keeps the tests of PAGE (a path in docs/roadmap.yml).
 # Then mutation testing of the page's modules (tools/mutation.py): do its claim tests notice when
 # the code changes? MUTATION=0 skips it.
-MUTATION ?= 0
+MUTATION ?= 1
 
 test-page: $(STAMP)
 	@test -n "$(PAGE)" || { echo "usage: make test-page PAGE=section/name"; exit 2; }

@@ -85,7 +85,10 @@ def pages_to_check(config: pytest.Config) -> list[Path] | None:
     if selected:
         from tools import manifest
 
-        return [DOCS / source for path in selected for source in manifest.page(path).sources()]
+        try:
+            return [DOCS / source for path in selected for source in manifest.page(path).sources()]
+        except KeyError as error:  # a page not in the manifest: one line, not a traceback
+            raise pytest.UsageError(f"{error.args[0]}: add its entry (see CONTRIBUTING.md)") from None
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         named = [Path(arg.split("::")[0]).resolve() for arg in config.args]
         return [path for path in named if path.suffix == ".md" and path.is_file()]
