@@ -154,6 +154,8 @@ def test_figures_have_alt_text(page: Path) -> None:
     text = page_text(page)
     empty = re.findall(r"!\[\s*\]\(([^)]+)\)", text)
     assert not empty, f"docs/{page}: figures without alt text: {empty}"
+    with_maths = [alt[:60] for alt in re.findall(r"!\[([^\]]*)\]\(", text) if "$" in alt]
+    assert not with_maths, f"docs/{page}: alt text is plain text, maths there stays raw TeX: {with_maths}"
 
 
 def test_heading_mismatch_names_the_missing_heading() -> None:
