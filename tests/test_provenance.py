@@ -55,9 +55,7 @@ import pytest
 
 from tests.helpers import DOCS, ROOT, english_pages, page_text, translation_of
 
-_GRID_FULL = (
-    "quoted from the pasted `--grid full` run on the page (nine trainings, not recorded: suite time)"
-)
+_GRID_FULL = "quoted from the pasted `--grid full` run on the page (nine trainings, not recorded: suite time)"
 _NLP_FULL = "quoted from the pasted `--full` run on the page (17,356 reviews: minutes of CPU, not recorded)"
 PER_PAGE: dict[str, dict[str, str]] = {
     "projects/image-recognition": {number: _GRID_FULL for number in ("0.994", "355", "0.989")},
