@@ -1,16 +1,19 @@
-"""The code is ruff-clean (the same check as ``make lint``: ``ruff check``, configured in pyproject.toml)."""
+"""The code is ruff-clean and ruff-formatted (the same checks as ``make lint``, configured in pyproject.toml)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import ROOT
 
 
-def test_ruff_check_passes() -> None:
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
+def test_ruff_passes(command: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check"],
+        [sys.executable, "-m", "ruff", *command],
         cwd=ROOT,
         capture_output=True,
         text=True,
