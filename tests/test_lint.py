@@ -1,4 +1,4 @@
-"""The code is ruff-clean and ruff-formatted (the same checks as ``make lint``, configured in pyproject.toml)."""
+"""The code is ruff-clean and ruff-formatted (as ``make lint`` checks; configured in pyproject.toml)."""
 
 from __future__ import annotations
 
