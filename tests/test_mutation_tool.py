@@ -32,3 +32,12 @@ def test_configuration_mutates_only_the_page_modules_and_runs_only_its_tests() -
     config = tomllib.loads(text)["tool"]["mutmut"]
     assert config["only_mutate"] == ["snippets/neural_networks/perceptron.py"]
     assert config["pytest_add_cli_args_test_selection"] == ["tests/neural_networks/test_perceptron.py"]
+
+
+def test_command_line_mutants_are_not_scored() -> None:
+    from tools.mutation import COMMAND_LINE
+
+    assert COMMAND_LINE.search("snippets.llm.retrieval.x_report__mutmut_12")
+    assert COMMAND_LINE.search("snippets.llm.retrieval.x_main__mutmut_3")
+    assert not COMMAND_LINE.search("snippets.llm.retrieval.x_reporting_table__mutmut_3")
+    assert not COMMAND_LINE.search("snippets.llm.retrieval.xǁBM25ǁscores__mutmut_2")

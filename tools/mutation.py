@@ -10,7 +10,8 @@ tests did not notice that the code changed.
     python -m tools.mutation --changed origin/main      # the pages a branch changed (CI)
 
 Only mutants in code the claim tests run are scored (mutmut records which tests call which
-function); code only the command line or a figure uses is reported as "not run by a claim test".
+function); the command-line wrapper (``main``, ``report``: its output is checked by the recorded-output
+test) and code only a figure uses are reported as "not run by a claim test".
 The page passes when at least :data:`REQUIRED_SCORE` of the scored mutants are killed. Each run
 works in ``.mutation/<page>/``, a copy of ``snippets``, ``tests``, ``tools`` and the manifest.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +34,9 @@ from pathlib import Path
 from tools import manifest
 from tools.paths import ROOT
 
+COMMAND_LINE = re.compile(r"\.x_(main|report)__mutmut_\d+$")
+"""Mutants of the command-line wrapper (``main``, ``report``): what it prints is checked by the
+recorded-output test, not by claim tests, so these are not scored."""
 REQUIRED_SCORE = 0.6
 """Share of the scored mutants (those in code a claim test runs) that the claim tests must kill."""
 WORKSPACES = ROOT / ".mutation"
@@ -98,20 +103,24 @@ def mutmut(folder: Path, *arguments: str, log: Path | None = None) -> str:
     return ""
 
 
-def mutation_test(path: str, workers: int, show: int) -> Result:
-    """Mutate one page's modules and run its claim tests against every mutant."""
+def mutation_test(path: str, workers: int, show: int, rescore: bool = False) -> Result:
+    """Mutate one page's modules and run its claim tests against every mutant (``rescore``: read
+    the results of the last run in the page's workspace instead)."""
     page = manifest.page(path)
     if not page.modules:
         raise SystemExit(f"{path} has no snippet modules to mutate")
-    folder = workspace(page)
     started = time.perf_counter()
-    mutmut(folder, "run", "--max-children", str(workers), log=folder / "mutmut-run.log")
+    if rescore:
+        folder = WORKSPACES / page.path.replace("/", "--")
+    else:
+        folder = workspace(page)
+        mutmut(folder, "run", "--max-children", str(workers), log=folder / "mutmut-run.log")
     seconds = time.perf_counter() - started
     statuses: dict[str, str] = {}
     for line in mutmut(folder, "results", "--all", "true").splitlines():
         name, _, status = line.strip().rpartition(": ")
         if name:
-            statuses[name] = status
+            statuses[name] = "no tests" if COMMAND_LINE.search(name) else status
     if not statuses:
         tail = (folder / "mutmut-run.log").read_text(encoding="utf-8", errors="replace")[-2000:]
         raise SystemExit(f"{path}: mutmut produced no results; the end of its log:\n{tail}")
@@ -146,7 +155,8 @@ def report(result: Result) -> str:
     verdict = "passes" if result.score >= REQUIRED_SCORE else "FAILS"
     lines = [
         f"{result.page}: mutation score {result.score:.0%} ({result.killed + result.timeouts} of "
-        f"{result.scored} mutants killed; {result.not_run} in code no claim test runs), "
+        f"{result.scored} mutants killed; {result.not_run} not scored: command line, figures, code no "
+        f"claim test runs), "
         f"{verdict} (required: {REQUIRED_SCORE:.0%}); {result.seconds:.0f} s",
     ]
     if result.survived:
@@ -165,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="mutants tested at once (default: 2)")
     parser.add_argument("--show", type=int, default=5, help="surviving mutants shown as diffs (default: 5)")
     parser.add_argument("--json", type=Path, help="also write the scores to this file")
+    parser.add_argument("--rescore", action="store_true", help="score the last run again (no mutmut run)")
     args = parser.parse_args(argv)
     known = {page.path for page in manifest.pages()}
     unknown = [path for path in args.pages if path not in known]
@@ -176,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for path in dict.fromkeys(pages):
-        result = mutation_test(path, args.workers, args.show)
+        result = mutation_test(path, args.workers, args.show, args.rescore)
         print(report(result), flush=True)
         results.append(result)
     if args.json:
