@@ -86,6 +86,8 @@ def printed(module: str, arguments: list[str]) -> str:
 def refresh(verbose: bool = False) -> list[str]:
     """Write the derived outputs and figures whose content changed; return the paths written."""
     import importlib
+    import tempfile
+    from pathlib import Path
 
     from tools import figures, outputs
 
@@ -98,9 +100,11 @@ def refresh(verbose: bool = False) -> list[str]:
             written.append(str(path.relative_to(ROOT)))
     for name, module in FIGURES.items():
         path = figures.FIGURE_DIR / f"{name}.svg"
-        before = path.read_bytes() if path.is_file() else None
-        figures.render(name, importlib.import_module(module).FIGURES[name])
-        if path.read_bytes() != before:
+        with tempfile.TemporaryDirectory() as folder:  # `mkdocs serve` rebuilds when a file is touched
+            fresh = figures.render(name, importlib.import_module(module).FIGURES[name], out_dir=Path(folder))
+            text = fresh.read_bytes()
+        if not path.is_file() or path.read_bytes() != text:
+            path.write_bytes(text)
             written.append(str(path.relative_to(ROOT)))
     if verbose:
         print("\n".join(written) or "derived files are current")
