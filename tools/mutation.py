@@ -47,6 +47,10 @@ only_mutate = {files}
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"]
 also_copy = ["tools", "docs"]
+# Fork each mutant's test run from a server that only collected the tests: mutmut's default forks from
+# the process that ran the suite for its statistics, whose warm functools caches (trained models)
+# would hide the mutated code from every test that reads them.
+process_isolation = "forkserver"
 
 [tool.pytest.ini_options]
 addopts = ""
