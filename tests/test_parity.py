@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.includes import page_includes
 from tests.helpers import (
     DOCS,
     chinese_pages,
@@ -26,8 +27,6 @@ from tests.helpers import (
 )
 
 HEADING = re.compile(r"^(#{1,6})\s")
-INCLUDE = re.compile(r"""--8<--\s*["']([^"']+)["']""")
-BLOCK_INCLUDE_LINE = re.compile(r"^\s*(snippets/\S+)\s*$")
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)")
 FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})\s*\S")
 
@@ -38,10 +37,8 @@ def same_output(include: str) -> str:
 
 
 def includes(text: str) -> list[str]:
-    """The files a page includes with ``--8<--`` (inline and block form), as written."""
-    return INCLUDE.findall(text) + [
-        m.group(1) for line in text.splitlines() if (m := BLOCK_INCLUDE_LINE.match(line))
-    ]
+    """The files a page includes with ``--8<--`` (inline and block form), as written, in page order."""
+    return [target for _, target in page_includes(text)]
 
 
 def skeleton(page: Path) -> dict[str, list]:

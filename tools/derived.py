@@ -35,11 +35,12 @@ PAGES_WORDS = {"en": ("Pages of this stage: ", ", ", "."), "zh": ("本阶段的�
 
 
 def stage_hours() -> dict[str, float]:
-    """Reading hours per stage, rounded to the half hour as the stages pages quote them."""
-    totals = {stage["id"]: 0.0 for stage in manifest.stages()}
-    for page in manifest.pages():
-        totals[page.stage] += page.read / 60
-    return {stage: round(hours * 2) / 2 for stage, hours in totals.items()}
+    """Reading hours per stage (the stages page's own ``hours_per_stage``), rounded to the half hour
+    as the stages pages quote them."""
+    from snippets.roadmap.stages import hours_per_stage
+
+    totals = hours_per_stage(manifest.data())
+    return {stage: round(total["read_hours"] * 2) / 2 for stage, total in totals.items()}
 
 
 def stage_pages_line(stage: str, language: str, current: str) -> str:
