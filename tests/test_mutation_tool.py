@@ -41,3 +41,10 @@ def test_command_line_mutants_are_not_scored() -> None:
     assert COMMAND_LINE.search("snippets.llm.retrieval.x_main__mutmut_3")
     assert not COMMAND_LINE.search("snippets.llm.retrieval.x_reporting_table__mutmut_3")
     assert not COMMAND_LINE.search("snippets.llm.retrieval.xǁBM25ǁscores__mutmut_2")
+
+
+def test_a_run_stopped_at_its_time_limit_says_how_many_mutants_were_not_tested() -> None:
+    stopped = Result("a/b", 3, ["m.x__mutmut_1"], 0, not_run=0, seconds=200.0, diffs={}, untested=40)
+    assert stopped.score == 0.75  # of the tested mutants only
+    assert "40 mutants not tested" in report(stopped)
+    assert "not tested" not in report(result(3, []))

@@ -8,6 +8,7 @@ tests did not notice that the code changed.
 
     python -m tools.mutation architectures/cnn          # one page (make mutation PAGE=...)
     python -m tools.mutation --changed origin/main      # the pages a branch changed (CI)
+    python -m tools.mutation --time-limit 200 PAGE      # score the mutants tested in 200 s
 
 Only mutants in code the claim tests run are scored (mutmut records which tests call which
 function); the command-line wrapper (``main``, ``report``: its output is checked by the recorded-output
@@ -25,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -37,6 +39,8 @@ from tools.paths import ROOT
 COMMAND_LINE = re.compile(r"\.x_(main|report)__mutmut_\d+$")
 """Mutants of the command-line wrapper (``main``, ``report``): what it prints is checked by the
 recorded-output test, not by claim tests, so these are not scored."""
+UNTESTED = {"not checked", "skipped", "check was interrupted by user"}
+"""mutmut's statuses of mutants it had not tested when the run stopped."""
 REQUIRED_SCORE = 0.6
 """Share of the scored mutants (those in code a claim test runs) that the claim tests must kill."""
 WORKSPACES = ROOT / ".mutation"
@@ -66,6 +70,8 @@ class Result:
     not_run: int
     seconds: float
     diffs: dict[str, str]
+    untested: int = 0
+    """Mutants not tested because the run was stopped at its time limit."""
 
     @property
     def scored(self) -> int:
@@ -93,23 +99,45 @@ def workspace(page: manifest.Page) -> Path:
     return folder
 
 
-def mutmut(folder: Path, *arguments: str, log: Path | None = None) -> str:
-    """Run mutmut in the workspace; its progress output goes to ``log``."""
+def mutmut(folder: Path, *arguments: str, log: Path | None = None, time_limit: float | None = None) -> bool:
+    """Run mutmut in the workspace with its progress output in ``log``; False when it was stopped
+    at ``time_limit`` seconds (the mutants it tested by then keep their results)."""
     command = [str(Path(sys.executable).with_name("mutmut")), *arguments]
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(folder)}
-    if log is None:
-        result = subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True)
-        return result.stdout
-    with log.open("w") as out:
-        subprocess.run(
-            command, cwd=folder, env=environment, stdout=out, stderr=subprocess.STDOUT, check=False
+    with (log or Path(os.devnull)).open("w") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=folder,
+            env=_environment(folder),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a stop reaches every forked mutant
         )
-    return ""
+        try:
+            process.wait(timeout=time_limit)
+            return True
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
+            return False
 
 
-def mutation_test(path: str, workers: int, show: int, rescore: bool = False) -> Result:
+def mutmut_output(folder: Path, *arguments: str) -> str:
+    """What a quick mutmut command (``results``, ``show``) prints."""
+    command = [str(Path(sys.executable).with_name("mutmut")), *arguments]
+    result = subprocess.run(command, cwd=folder, env=_environment(folder), capture_output=True, text=True)
+    return result.stdout
+
+
+def _environment(folder: Path) -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(folder)}
+
+
+def mutation_test(
+    path: str, workers: int, show: int, rescore: bool = False, time_limit: float | None = None
+) -> Result:
     """Mutate one page's modules and run its claim tests against every mutant (``rescore``: read
-    the results of the last run in the page's workspace instead)."""
+    the results of the last run in the page's workspace instead; ``time_limit``: stop after that
+    many seconds and score the mutants tested by then)."""
     page = manifest.page(path)
     if not page.modules:
         raise SystemExit(f"{path} has no snippet modules to mutate")
@@ -118,10 +146,11 @@ def mutation_test(path: str, workers: int, show: int, rescore: bool = False) -> 
         folder = WORKSPACES / page.path.replace("/", "--")
     else:
         folder = workspace(page)
-        mutmut(folder, "run", "--max-children", str(workers), log=folder / "mutmut-run.log")
+        log = folder / "mutmut-run.log"
+        mutmut(folder, "run", "--max-children", str(workers), log=log, time_limit=time_limit)
     seconds = time.perf_counter() - started
     statuses: dict[str, str] = {}
-    for line in mutmut(folder, "results", "--all", "true").splitlines():
+    for line in mutmut_output(folder, "results", "--all", "true").splitlines():
         name, _, status = line.strip().rpartition(": ")
         if name:
             statuses[name] = "no tests" if COMMAND_LINE.search(name) else status
@@ -129,13 +158,14 @@ def mutation_test(path: str, workers: int, show: int, rescore: bool = False) -> 
         tail = (folder / "mutmut-run.log").read_text(encoding="utf-8", errors="replace")[-2000:]
         raise SystemExit(f"{path}: mutmut produced no results; the end of its log:\n{tail}")
     survived = sorted(name for name, status in statuses.items() if status == "survived")
-    diffs = {name: mutmut(folder, "show", name) for name in survived[:show]}
+    diffs = {name: mutmut_output(folder, "show", name) for name in survived[:show]}
     return Result(
         page=path,
         killed=sum(status == "killed" for status in statuses.values()),
         survived=survived,
         timeouts=sum(status == "timeout" for status in statuses.values()),
         not_run=sum(status == "no tests" for status in statuses.values()),
+        untested=sum(status in UNTESTED for status in statuses.values()),
         seconds=seconds,
         diffs=diffs,
     )
@@ -163,6 +193,10 @@ def report(result: Result) -> str:
         f"claim test runs), "
         f"{verdict} (required: {REQUIRED_SCORE:.0%}); {result.seconds:.0f} s",
     ]
+    if result.untested:
+        lines.append(
+            f"  stopped at the time limit: {result.untested} mutants not tested, the score is of the rest"
+        )
     if result.survived:
         lines.append(f"  surviving mutants ({len(result.survived)}): the claim tests pass with these changes")
         for name in result.survived:
@@ -180,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=5, help="surviving mutants shown as diffs (default: 5)")
     parser.add_argument("--json", type=Path, help="also write the scores to this file")
     parser.add_argument("--rescore", action="store_true", help="score the last run again (no mutmut run)")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop each page after this long and score what was tested",
+    )
     args = parser.parse_args(argv)
     known = {page.path for page in manifest.pages()}
     unknown = [path for path in args.pages if path not in known]
@@ -191,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for path in dict.fromkeys(pages):
-        result = mutation_test(path, args.workers, args.show, args.rescore)
+        result = mutation_test(path, args.workers, args.show, args.rescore, args.time_limit)
         print(report(result), flush=True)
         results.append(result)
     if args.json:
@@ -202,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 "scored": r.scored,
                 "survived": r.survived,
                 "not_run": r.not_run,
+                "untested": r.untested,
                 "seconds": round(r.seconds),
             }
             for r in results
