@@ -14,7 +14,7 @@ Only mutants in code the claim tests run are scored (mutmut records which tests 
 function); the command-line wrapper (``main``, ``report``: its output is checked by the recorded-output
 test) and code only a figure uses are reported as "not run by a claim test".
 The page passes when at least :data:`REQUIRED_SCORE` of the scored mutants are killed. Each run
-works in ``.mutation/<page>/``, a copy of ``snippets``, ``tests``, ``tools`` and the manifest.
+works in ``.mutation/<page>/``, a copy of ``snippets``, ``tests``, ``tools`` and ``docs``.
 
 .. _mutmut: https://mutmut.readthedocs.io/
 """
@@ -44,7 +44,7 @@ UNTESTED = {"not checked", "skipped", "check was interrupted by user"}
 REQUIRED_SCORE = 0.6
 """Share of the scored mutants (those in code a claim test runs) that the claim tests must kill."""
 WORKSPACES = ROOT / ".mutation"
-COPIED = ["snippets", "tests", "tools"]
+COPIED = ["snippets", "tests", "tools", "docs"]
 PYPROJECT = """[tool.mutmut]
 source_paths = ["snippets"]
 only_mutate = {files}
@@ -90,8 +90,6 @@ def workspace(page: manifest.Page) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in COPIED:
         shutil.copytree(ROOT / name, folder / name, ignore=ignore)
-    (folder / "docs").mkdir()
-    shutil.copy2(ROOT / "docs" / "roadmap.yml", folder / "docs" / "roadmap.yml")
     files = [str(manifest.module_file(module).relative_to(ROOT)) for module in page.modules]
     (folder / "pyproject.toml").write_text(
         PYPROJECT.format(files=json.dumps(files), tests=json.dumps(list(page.tests))), encoding="utf-8"
@@ -149,14 +147,20 @@ def mutation_test(
         log = folder / "mutmut-run.log"
         mutmut(folder, "run", "--max-children", str(workers), log=log, time_limit=time_limit)
     seconds = time.perf_counter() - started
+    run_log = (folder / "mutmut-run.log").read_text(encoding="utf-8", errors="replace")
+    if "failed to collect stats" in run_log:
+        raise SystemExit(
+            f"{path}: its claim tests fail on the unchanged code in {folder.relative_to(ROOT)}, so no mutant "
+            f"was tested; run them there: cd {folder.relative_to(ROOT)} && PYTHONPATH=. python -m pytest "
+            + " ".join(page.tests)
+        )
     statuses: dict[str, str] = {}
     for line in mutmut_output(folder, "results", "--all", "true").splitlines():
         name, _, status = line.strip().rpartition(": ")
         if name:
             statuses[name] = "no tests" if COMMAND_LINE.search(name) else status
     if not statuses:
-        tail = (folder / "mutmut-run.log").read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise SystemExit(f"{path}: mutmut produced no results; the end of its log:\n{tail}")
+        raise SystemExit(f"{path}: mutmut produced no results; the end of its log:\n{run_log[-2000:]}")
     survived = sorted(name for name, status in statuses.items() if status == "survived")
     diffs = {name: mutmut_output(folder, "show", name) for name in survived[:show]}
     return Result(
