@@ -48,3 +48,16 @@ def test_a_run_stopped_at_its_time_limit_says_how_many_mutants_were_not_tested()
     assert stopped.score == 0.75  # of the tested mutants only
     assert "40 mutants not tested" in report(stopped)
     assert "not tested" not in report(result(3, []))
+
+
+def test_a_page_is_also_mutation_tested_by_the_checks_of_its_helper_copies() -> None:
+    from tests.test_page_helpers import TESTS
+    from tools.mutation import helper_tests
+
+    node_ids = helper_tests(manifest.page("roadmap/index"))
+    assert (
+        "tests/test_page_helpers.py::test_pick_device_is_cuda_exactly_when_cuda_is_available[snippets.roadmap.index]"
+        in node_ids
+    )
+    assert len(node_ids) == 2  # pick_device and one_thread; the page seeds with snippets.common
+    assert all(node_id.split("::")[1].split("[")[0] in TESTS for node_id in node_ids)

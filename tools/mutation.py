@@ -91,10 +91,25 @@ def workspace(page: manifest.Page) -> Path:
     for name in COPIED:
         shutil.copytree(ROOT / name, folder / name, ignore=ignore)
     files = [str(manifest.module_file(module).relative_to(ROOT)) for module in page.modules]
+    tests = [*page.tests, *helper_tests(page)]
     (folder / "pyproject.toml").write_text(
-        PYPROJECT.format(files=json.dumps(files), tests=json.dumps(list(page.tests))), encoding="utf-8"
+        PYPROJECT.format(files=json.dumps(files), tests=json.dumps(tests)), encoding="utf-8"
     )
     return folder
+
+
+def helper_tests(page: manifest.Page) -> list[str]:
+    """The tests of ``tests/test_page_helpers.py`` that check the page's own copies of the shared
+    helpers (``pick_device``, ``one_thread``, ``seed_everything``), as pytest node ids."""
+    from tests import test_page_helpers as helpers
+
+    node_ids = []
+    for test, name in helpers.TESTS.items():
+        defining = helpers.modules_defining(name)
+        node_ids += [
+            f"tests/test_page_helpers.py::{test}[{module}]" for module in page.modules if module in defining
+        ]
+    return node_ids
 
 
 def mutmut(folder: Path, *arguments: str, log: Path | None = None, time_limit: float | None = None) -> bool:

@@ -16,6 +16,7 @@ from snippets.roadmap.index import (
     probe_every_layer,
     spiral_split,
     train_mlp,
+    two_spirals,
     with_squared_radius,
 )
 from tests.helpers import seeds
@@ -66,3 +67,27 @@ def test_hand_designed_feature_rescues_the_linear_model(seed: int) -> None:
     assert fit_linear(x_train, y_train).score(x_test, y_test) <= 0.75
     lifted = fit_linear(with_squared_radius(x_train), y_train)
     assert lifted.score(with_squared_radius(x_test), y_test) >= 0.99
+
+
+@pytest.mark.parametrize("seed", seeds(3))
+def test_the_datasets_have_the_shapes_their_docstrings_describe(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    points, labels = concentric_circles(500, rng)
+    radius = np.hypot(points[:, 0], points[:, 1])
+    assert points.shape == (500, 2) and set(labels) == {0, 1}
+    assert radius[labels == 0].max() <= 1.0 and radius[labels == 1].min() >= 1.5 and radius.max() <= 2.0
+    angle = np.arctan2(points[:, 1], points[:, 0])
+    assert np.ptp(angle[labels == 0]) > 5.5 and np.ptp(angle[labels == 1]) > 5.5  # all the way round
+
+    points, labels = two_spirals(500, 0.0, rng)
+    assert points.shape == (500, 2) and points.dtype == np.float32 and set(labels) == {0, 1}
+    radius = np.hypot(points[:, 0], points[:, 1])
+    assert radius.max() <= 1.0 + 1e-6 and radius.max() > 0.95
+    # Without noise a point at radius r lies at angle 3*pi*r (1.5 turns), plus pi on the second spiral.
+    turned = np.angle(
+        np.exp(1j * (np.arctan2(points[:, 1], points[:, 0]) - 3 * np.pi * radius - np.pi * labels))
+    )
+    assert np.abs(turned).max() < 1e-3
+    noisy, _ = two_spirals(500, 0.05, np.random.default_rng(seed))
+    clean, _ = two_spirals(500, 0.0, np.random.default_rng(seed))
+    assert 0.03 < np.std(noisy - clean) < 0.07
