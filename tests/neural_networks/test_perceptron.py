@@ -84,3 +84,25 @@ def test_step_size_does_not_change_the_mistakes(gate: str, learning_rate: float)
         CORNERS, GATES[gate], 15, np.random.default_rng(1)
     )
     np.testing.assert_allclose(scaled.weights, learning_rate * unit.weights)
+
+
+@pytest.mark.parametrize("seed", seeds(3))
+def test_neuron_loss_and_predictions_agree_with_scikit_learn(seed: int) -> None:
+    """The loss is scikit-learn's log loss on labels mapped to {0, 1}; predictions are logit signs."""
+    import torch
+    from sklearn.metrics import log_loss
+
+    seed_everything(seed)
+    neuron = torch.nn.Linear(2, 1)
+    x = np.random.default_rng(seed).normal(size=(50, 2))
+    y = np.where(x[:, 0] > 0, 1, -1)
+    with torch.no_grad():
+        logits = neuron(torch.tensor(x, dtype=torch.float32)).squeeze(1).numpy().astype(np.float64)
+    expected = log_loss((y + 1) // 2, 1 / (1 + np.exp(-logits)), labels=[0, 1])
+    assert neuron_loss(neuron, x, y) == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_array_equal(neuron_predict(neuron, x), np.where(logits > 0, 1, -1))
+    with torch.no_grad():  # a logit of exactly zero is class -1, as in the perceptron
+        neuron.weight.zero_()
+        neuron.bias.zero_()
+    np.testing.assert_array_equal(neuron_predict(neuron, x), -np.ones(50))
+    np.testing.assert_array_equal(Perceptron(2).predict(CORNERS), -np.ones(4))
