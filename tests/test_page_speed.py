@@ -47,3 +47,28 @@ def test_figures_are_sized_and_below_the_first_lazy(build: tuple[Path, str, floa
     assert len(figures) >= 2
     assert all(re.search(r'\bwidth="\d+" height="\d+"', tag) for tag in figures)
     assert "loading=" not in figures[0] and all('loading="lazy"' in tag for tag in figures[1:])
+
+
+def test_palette_starts_without_restyling_and_still_switches(watched: Watched) -> None:  # noqa: F811
+    """Material's palette no longer rewrites <body>'s colour attributes at start-up (each rewrite
+    restyled the whole page); the light/dark toggle works as before."""
+    page = watched.page
+    page.add_init_script(
+        """new MutationObserver(records => { for (const r of records) if (r.target === document.body)
+             (window.__changes ||= []).push(r.attributeName + '=' + r.target.getAttribute(r.attributeName)) })
+           .observe(document, {attributes: true, subtree: true, attributeFilter: ['data-md-color-scheme',
+             'data-md-color-primary', 'data-md-color-accent', 'data-md-color-switching']})"""
+    )
+    watched.open("/architectures/cnn/")
+    assert page.evaluate("window.__changes || []") == []
+    scheme_meta = "document.querySelector('meta[name=color-scheme]')?.getAttribute('content') ?? null"
+    assert page.evaluate(scheme_meta) is None
+    for wanted, meta in [("slate", "dark"), ("default", "light")]:
+        for _ in range(3):  # the toggle cycles: system preference, light, dark
+            page.locator("form[data-md-component=palette] label:visible").first.click()
+            page.wait_for_timeout(100)
+            if page.evaluate("document.body.getAttribute('data-md-color-scheme')") == wanted:
+                break
+        assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == wanted
+        assert page.evaluate(scheme_meta) == meta
+    assert "data-md-color-switching=" in page.evaluate("window.__changes")  # no transitions while switching
