@@ -72,3 +72,19 @@ def test_palette_starts_without_restyling_and_still_switches(watched: Watched) -
         assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == wanted
         assert page.evaluate(scheme_meta) == meta
     assert "data-md-color-switching=" in page.evaluate("window.__changes")  # no transitions while switching
+
+
+def test_only_code_maths_figures_and_tables_below_the_fold_skip_layout(watched: Watched) -> None:  # noqa: F811
+    """content-visibility: auto spares the start-up layout of long pages; running text always
+    renders (colour-contrast checks and find-in-page read it), and so does the first screen."""
+    watched.open("/architectures/cnn/")
+    skipped = watched.page.evaluate(
+        """[...document.querySelectorAll('article.md-typeset > *')]
+             .filter(e => getComputedStyle(e).contentVisibility === 'auto')
+             .map(e => [e.tagName.toLowerCase() + '.' + [...e.classList].join('.'),
+                        [...e.parentNode.children].indexOf(e)])"""
+    )
+    assert len(skipped) >= 10, "the long page should skip most of its code blocks and formulas"
+    assert all(index >= 9 for _, index in skipped), f"blocks on the first screen were skipped: {skipped}"
+    kinds = {name.split(".")[0] for name, _ in skipped}
+    assert kinds <= {"div", "figure"}, f"running text was skipped: {kinds}"
