@@ -8,6 +8,8 @@ import torch
 from snippets.architectures.gan import (
     MODES,
     conditional_accuracy,
+    digits_data,
+    generate_digits,
     mode_coverage,
     ring_of_gaussians,
     train_conditional_gan,
@@ -42,3 +44,16 @@ def test_gan_covers_most_modes(seed: int) -> None:
 def test_conditional_gan_draws_the_requested_digit(seed: int) -> None:
     generator = train_conditional_gan(steps=1500, seed=seed)
     assert conditional_accuracy(generator) >= 0.3
+
+
+def test_digits_and_generated_images_share_the_range_minus_one_to_one() -> None:
+    images, labels = digits_data()
+    assert images.shape == (1797, 64) and images.min() == -1.0 and images.max() == 1.0
+    assert sorted(set(labels.tolist())) == list(range(10))
+    generator = train_conditional_gan(steps=5, seed=0)
+    wanted = torch.arange(10).repeat(3)
+    assert generate_digits(generator, wanted).shape == (30, 64)
+    # The output layer squashes any input into the data's range, however far the noise reaches.
+    far = torch.cat([100 * torch.randn(30, 32), torch.nn.functional.one_hot(wanted, 10).float()], dim=1)
+    with torch.no_grad():
+        assert generator(far).abs().max() <= 1.0
