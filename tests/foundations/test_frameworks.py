@@ -81,3 +81,22 @@ def test_keras_model_is_a_torch_module_trained_by_the_pytorch_loop() -> None:
     torch_losses = train_torch(torch_model, x_train, y_train, 10, LEARNING_RATE)
     keras_losses = train_torch(keras_model, x_train, y_train, 10, LEARNING_RATE)
     np.testing.assert_allclose(torch_losses, keras_losses, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", seeds(2))
+def test_data_is_a_stratified_split_standardised_with_training_statistics(seed: int) -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test, y_train, y_test = load_data(seed)
+    assert (len(x_train), len(x_test)) == (105, 45)  # 70 % / 30 % of Iris's 150 flowers
+    assert np.bincount(y_test).tolist() == [15, 15, 15]  # each species keeps its share
+    assert x_train.dtype == np.float32
+    # Both sets are scaled with the training mean and spread, as StandardScaler does.
+    x, y = load_iris(return_X_y=True)
+    raw_train, raw_test, _, _ = train_test_split(x, y, test_size=0.3, stratify=y, random_state=seed)
+    scaler = StandardScaler().fit(raw_train)
+    np.testing.assert_allclose(x_train, scaler.transform(raw_train), atol=1e-5)
+    np.testing.assert_allclose(x_test, scaler.transform(raw_test), atol=1e-5)
+    assert not np.array_equal(load_data(seed + 1)[0], x_train)  # the seed picks the split
