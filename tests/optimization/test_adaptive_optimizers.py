@@ -156,3 +156,21 @@ def test_torch_defaults_are_the_ones_in_the_table() -> None:
         defaults = cls(p).defaults
         for key, value in values.items():
             assert defaults[key] == value, (cls.__name__, key)
+
+
+@pytest.mark.parametrize("seed", seeds(3))
+def test_rosenbrock_is_the_function_torch_minimises(seed: int) -> None:
+    """The valley the page plots and the loss run_torch differentiates are one function, lowest at (1, 1)."""
+    assert rosenbrock(MINIMUM) == 0.0 and rosenbrock(np.array([0.0, 0.0])) == 1.0
+    for point in np.random.default_rng(seed).normal(scale=1.5, size=(5, 2)):
+        x, y = torch.tensor(point, dtype=torch.float64)
+        assert rosenbrock(point) == pytest.approx(float((1 - x) ** 2 + 100 * (y - x**2) ** 2), rel=1e-12)
+        assert rosenbrock(point) > 0
+
+
+@pytest.mark.parametrize("seed", seeds(2))
+def test_adamw_passes_adams_other_settings_on(seed: int) -> None:
+    start = perturbed_start(seed)
+    ours = run_scratch(AdamW(lr=0.05, weight_decay=0.1, betas=(0.8, 0.9), eps=1e-4), 50, start)
+    theirs = run_torch(lambda p: torch.optim.AdamW(p, 0.05, (0.8, 0.9), 1e-4, weight_decay=0.1), 50, start)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
