@@ -61,3 +61,37 @@ def test_a_page_is_also_mutation_tested_by_the_checks_of_its_helper_copies() -> 
     )
     assert len(node_ids) == 2  # pick_device and one_thread; the page seeds with snippets.common
     assert all(node_id.split("::")[1].split("[")[0] in TESTS for node_id in node_ids)
+
+
+def test_claim_tests_call_page_code_inside_tests_not_at_import() -> None:
+    """Mutation testing forks each mutant from a process that has already imported the test
+    modules: a value a test module computes from page code at import time (``DATA = load()``)
+    was computed before the mutant existed, so the tests that read it cannot catch it."""
+    import ast
+
+    from tools.paths import ROOT
+
+    offenders = []
+    for page in manifest.pages():
+        for test in page.tests:
+            tree = ast.parse((ROOT / test).read_text(encoding="utf-8"))
+            from_page = {
+                alias.asname or alias.name
+                for node in tree.body
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("snippets.")
+                for alias in node.names
+            }
+            for node in tree.body:
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                    called = {
+                        call.func.id
+                        for call in ast.walk(node.value)
+                        if isinstance(call, ast.Call)
+                        and isinstance(call.func, ast.Name)
+                        and not call.func.id[0].isupper()  # a class such as a config dataclass
+                    }
+                    if called & from_page:
+                        offenders.append(
+                            f"{test}:{node.lineno} calls {', '.join(sorted(called & from_page))}"
+                        )
+    assert not offenders, "compute these inside the tests (a @cache function):\n" + "\n".join(offenders)

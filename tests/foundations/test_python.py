@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,7 +29,11 @@ from snippets.foundations.python import (
 )
 from tests.helpers import seeds
 
-WINE = wine_table()
+
+@cache
+def wine() -> pd.DataFrame:
+    """The wine table, built in the tests (not at import): mutation testing sees the code that builds it."""
+    return wine_table()
 
 
 @pytest.mark.parametrize("seed", seeds(3))
@@ -62,33 +68,33 @@ def test_broadcasting_matches_scikit_learn(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", seeds(3))
 def test_cleaning_restores_the_table(seed: int) -> None:
-    messy = make_messy(WINE, np.random.default_rng(seed))
-    assert len(messy) == len(WINE) + 10 and messy[GAPPY_COLUMNS].isna().any().all()
+    messy = make_messy(wine(), np.random.default_rng(seed))
+    assert len(messy) == len(wine()) + 10 and messy[GAPPY_COLUMNS].isna().any().all()
     assert messy["cultivar"].nunique() > 3
     cleaned = clean(messy)
-    assert cleaned.shape == WINE.shape
+    assert cleaned.shape == wine().shape
     assert int(cleaned.isna().sum().sum()) == 0
     assert sorted(cleaned["cultivar"].unique()) == ["class_0", "class_1", "class_2"]
-    pd.testing.assert_series_equal(cleaned["cultivar"], WINE["cultivar"])
+    pd.testing.assert_series_equal(cleaned["cultivar"], wine()["cultivar"])
     # Every cell that was not blanked is unchanged.
     kept = messy[~messy.index.duplicated()].sort_index().notna()
-    numeric = WINE.columns.drop("cultivar")
-    assert (cleaned[numeric][kept[numeric]] == WINE[numeric][kept[numeric]]).sum().sum() == kept[
+    numeric = wine().columns.drop("cultivar")
+    assert (cleaned[numeric][kept[numeric]] == wine()[numeric][kept[numeric]]).sum().sum() == kept[
         numeric
     ].sum().sum()
 
 
 @pytest.mark.parametrize("seed", seeds(3))
 def test_pandas_median_fill_matches_simple_imputer(seed: int) -> None:
-    messy = make_messy(WINE, np.random.default_rng(seed))
+    messy = make_messy(wine(), np.random.default_rng(seed))
     pd.testing.assert_frame_equal(fill_with_column_median(messy), fill_with_simple_imputer(messy))
 
 
 @pytest.mark.parametrize("seed", seeds(3))
 def test_cultivar_medians_fill_gaps_better_than_column_medians(seed: int) -> None:
-    messy = make_messy(WINE, np.random.default_rng(seed))
-    by_cultivar = imputation_errors(WINE, messy, clean(messy)).mean()
-    by_column = imputation_errors(WINE, messy, fill_with_column_median(messy)).mean()
+    messy = make_messy(wine(), np.random.default_rng(seed))
+    by_cultivar = imputation_errors(wine(), messy, clean(messy)).mean()
+    by_column = imputation_errors(wine(), messy, fill_with_column_median(messy)).mean()
     assert by_cultivar <= 0.85 * by_column
 
 
