@@ -112,12 +112,16 @@ def test_batchnorm_output_depends_on_the_batch_only_in_training_mode(seed: int) 
 def test_batchnorm_with_tiny_batches(seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
     pair = torch.randn(2, 5, generator=generator)
+    reasons = {
+        BatchNorm: "^BatchNorm needs at least 2 examples per batch in training mode",
+        nn.BatchNorm1d: "more than 1 value",
+    }
     for layer in (BatchNorm(5, eps=1e-10), nn.BatchNorm1d(5, eps=1e-10)):
         out = layer(pair).detach()
         torch.testing.assert_close(out.abs(), torch.ones(2, 5), atol=1e-3, rtol=0)  # only -1 or +1 ...
         torch.testing.assert_close(out[0], -out[1])  # ... the larger value gets +1
-        with pytest.raises(ValueError):
-            layer(pair[:1])
+        with pytest.raises(ValueError, match=reasons[type(layer)]):
+            layer(pair[:1])  # both say why, in words a reader can act on
     # with the default eps: |y| = |d| / sqrt(d^2 + eps), d half the gap between the two values
     out = nn.BatchNorm1d(3)(torch.tensor([[0.3, -1.2, 5.0], [2.0, 0.7, 4.0]])).detach()
     torch.testing.assert_close(out, torch.tensor([[-1.0, -1.0, 1.0], [1.0, 1.0, -1.0]]), atol=1e-4, rtol=0)
