@@ -110,3 +110,24 @@ def test_solutions(seed: int) -> None:
     for rho, members in [(0.0, 10), (0.3, 10), (0.8, 5)]:
         expected = rho + (1 - rho) / members
         assert variance_of_average(rho, members, rng) == pytest.approx(expected, rel=0.03)
+
+
+class _TrueCurve:
+    """A 'model' that ignores its data and predicts the noiseless curve sin(2 pi x)."""
+
+    def fit(self, x, y):
+        return self
+
+    def predict(self, x):
+        return np.sin(2 * np.pi * x[:, 0])
+
+
+def test_bias_and_variance_of_models_whose_answer_is_known() -> None:
+    from sklearn.dummy import DummyRegressor
+
+    assert bias_variance(lambda seed: _TrueCurve()) == pytest.approx((0.0, 0.0), abs=1e-20)
+    # Predicting the training mean (about 0) everywhere: the bias^2 is the curve's mean square, about 1/2,
+    # and the variance is that of a mean of 100 noisy points, about (0.5 + 0.3^2) / 100.
+    bias_squared, variance = bias_variance(lambda seed: DummyRegressor())
+    assert 0.45 < bias_squared < 0.55
+    assert 0.002 < variance < 0.012
