@@ -97,6 +97,11 @@ def test_workers_share_one_study(tmp_path: Path) -> None:
     study = shared_study(tmp_path / "journal.log", n_workers=3, trials_each=4)
     assert len(study.trials) == 12
     assert {t.state for t in study.trials} == {optuna.trial.TrialState.COMPLETE}
+    # Every trial recorded its x in [-5, 5] and the value (x - 2)^2 of the page's objective.
+    for trial in study.trials:
+        x = trial.params["x"]
+        assert -5 <= x <= 5 and trial.value == pytest.approx((x - 2) ** 2)
+    assert study.best_value == min(t.value for t in study.trials)
 
 
 @pytest.mark.parametrize("seed", seeds(3))
