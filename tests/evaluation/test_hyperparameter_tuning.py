@@ -91,6 +91,11 @@ def test_median_pruner_stops_bad_trials(seed: int) -> None:
     assert all(len(t.intermediate_values) < 10 for t in pruned)  # stopped before the last epoch
     assert all(len(t.intermediate_values) == 10 for t in complete)
     assert study.best_value >= 0.88
+    # The search space is the page's: both parameters sampled on a log scale, in their ranges.
+    space = study.trials[0].distributions
+    assert (space["lr"].low, space["lr"].high, space["lr"].log) == (1e-5, 1.0, True)
+    assert (space["hidden"].low, space["hidden"].high, space["hidden"].log) == (4, 256, True)
+    assert all(1e-5 <= t.params["lr"] <= 1.0 and 4 <= t.params["hidden"] <= 256 for t in study.trials)
 
 
 def test_workers_share_one_study(tmp_path: Path) -> None:
