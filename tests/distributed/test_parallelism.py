@@ -61,6 +61,17 @@ def test_pipeline_matches_the_unsplit_model(seed: int, micro_batches: int) -> No
         torch.testing.assert_close(q.grad, p.grad)
 
 
+def test_each_stage_lives_on_its_own_device_and_activations_cross() -> None:
+    """On a machine without two GPUs, PyTorch's "meta" device stands in for the second one: it
+    holds shapes but no data, so any layer or tensor left on the wrong device fails loudly."""
+    pipeline = TwoStagePipeline(make_model(0), devices=("cpu", "meta"))
+    assert {p.device.type for p in pipeline.stage1.parameters()} == {"cpu"}
+    assert {p.device.type for p in pipeline.stage2.parameters()} == {"meta"}
+    x, _ = make_batches(0, 1, 64)[0]
+    out = pipeline(x, micro_batches=4)
+    assert out.device.type == "meta" and out.shape == make_model(0)(x).shape
+
+
 def test_uneven_global_batch_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     from snippets.distributed.parallelism import main
 
