@@ -95,3 +95,32 @@ def test_claim_tests_call_page_code_inside_tests_not_at_import() -> None:
                             f"{test}:{node.lineno} calls {', '.join(sorted(called & from_page))}"
                         )
     assert not offenders, "compute these inside the tests (a @cache function):\n" + "\n".join(offenders)
+
+
+def test_statistics_run_empties_module_caches_so_every_caller_is_recorded() -> None:
+    import sys
+    import types
+    from functools import cache
+
+    from tools.mutation_stats import clear_caches
+
+    module = types.ModuleType("tests.cached_experiment")
+    calls = []
+
+    @cache
+    def trained(seed: int) -> int:
+        calls.append(seed)
+        return seed
+
+    trained.__module__ = module.__name__
+    module.trained = trained
+    sys.modules[module.__name__] = module
+    try:
+        trained(1)
+        trained(1)
+        assert calls == [1]
+        assert clear_caches() >= 1
+        trained(1)
+        assert calls == [1, 1]  # after clearing, the next test calls the page code again
+    finally:
+        del sys.modules[module.__name__]

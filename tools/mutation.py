@@ -49,8 +49,10 @@ PYPROJECT = """[tool.mutmut]
 source_paths = ["snippets"]
 only_mutate = {files}
 pytest_add_cli_args_test_selection = {tests}
-pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"]
+pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-p", "tools.mutation_stats", "-q"]
 also_copy = ["tools", "docs"]
+# tools.mutation_stats: in the run that records which tests call which function, no test reads
+# another's cached experiment, so every test that can catch a mutant is recorded for it.
 # Fork each mutant's test run from a server that only collected the tests: mutmut's default forks from
 # the process that ran the suite for its statistics, whose warm functools caches (trained models)
 # would hide the mutated code from every test that reads them.
