@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
 from tools import manifest
 from tools.mutation import PYPROJECT, REQUIRED_SCORE, Result, report
 
@@ -124,3 +126,32 @@ def test_statistics_run_empties_module_caches_so_every_caller_is_recorded() -> N
         assert calls == [1, 1]  # after clearing, the next test calls the page code again
     finally:
         del sys.modules[module.__name__]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "device_only"),
+    [
+        ("    device = pick_device()", "    device = None", True),
+        (
+            "    x = torch.tensor(a, dtype=torch.float32, device=device)",
+            "    x = torch.tensor(a, dtype=torch.float32, )",
+            True,
+        ),
+        ("    model = make().to(device)", "    model = make().to(None)", True),
+        ("    h = stage(chunk.to(self.devices[0]))", "    h = stage(chunk.to(self.devices[1]))", True),
+        (
+            "    x = torch.tensor(a, dtype=torch.float32, device=device)",
+            "    x = torch.tensor(a, dtype=None, device=device)",
+            False,
+        ),
+        ("    keep = (r >= p).to(x.dtype)", "    keep = (r >= p).to(None)", False),
+        ("    y = (t + 1) / 2  # device", "    y = (t + 1) / 3  # device", False),
+    ],
+)
+def test_mutants_that_only_move_data_between_devices_are_told_apart(
+    old: str, new: str, device_only: bool
+) -> None:
+    from tools.mutation import moves_devices_only
+
+    diff = f"--- a.py\n+++ a.py\n@@ -1 +1 @@\n-{old}\n+{new}\n"
+    assert moves_devices_only(diff) is device_only

@@ -41,6 +41,11 @@ COMMAND_LINE = re.compile(r"\.x_(main|report)__mutmut_\d+$")
 recorded-output test, not by claim tests, so these are not scored."""
 UNTESTED = {"not checked", "skipped", "check was interrupted by user"}
 """mutmut's statuses of mutants it had not tested when the run stopped."""
+DEVICE_ARGUMENT = re.compile(r"\bdevice\s*=\s*[^,()]*(\([^()]*\))?[^,()]*,?\s*")
+DEVICE_MOVE = re.compile(r"\.to\((?:[^()]*\bdevices?\b[^()]*|None)\)")
+DEVICE_ASSIGNMENT = re.compile(r"^(\s*)device = .*$")
+"""What a mutant that only moves data between devices changes (``device=device`` to ``device=None``,
+``.to(device)`` to ``.to(None)``, ``device = pick_device()`` to ``device = None``)."""
 REQUIRED_SCORE = 0.6
 """Share of the scored mutants (those in code a claim test runs) that the claim tests must kill."""
 WORKSPACES = ROOT / ".mutation"
@@ -74,6 +79,8 @@ class Result:
     diffs: dict[str, str]
     untested: int = 0
     """Mutants not tested because the run was stopped at its time limit."""
+    device_only: int = 0
+    """Survivors that only move tensors between devices: the same computation without a GPU."""
 
     @property
     def scored(self) -> int:
@@ -179,7 +186,10 @@ def mutation_test(
     if not statuses:
         raise SystemExit(f"{path}: mutmut produced no results; the end of its log:\n{run_log[-2000:]}")
     survived = sorted(name for name, status in statuses.items() if status == "survived")
-    diffs = {name: mutmut_output(folder, "show", name) for name in survived[:show]}
+    diffs = {name: mutmut_output(folder, "show", name) for name in survived}
+    device_only = [name for name in survived if moves_devices_only(diffs[name])]
+    survived = [name for name in survived if name not in device_only]
+    diffs = {name: diffs[name] for name in survived[:show]}
     return Result(
         page=path,
         killed=sum(status == "killed" for status in statuses.values()),
@@ -187,8 +197,27 @@ def mutation_test(
         timeouts=sum(status == "timeout" for status in statuses.values()),
         not_run=sum(status == "no tests" for status in statuses.values()),
         untested=sum(status in UNTESTED for status in statuses.values()),
+        device_only=len(device_only),
         seconds=seconds,
         diffs=diffs,
+    )
+
+
+def moves_devices_only(diff: str) -> bool:
+    """True when the mutant (``mutmut show`` output) only changes which device a tensor or layer is
+    on: without a second device the code computes the same, so no test on a CPU-only machine can
+    catch it. Such survivors are counted apart and not scored."""
+
+    def plain(line: str) -> str:
+        line = DEVICE_ASSIGNMENT.sub(r"\1device = ?", line[1:])
+        line = DEVICE_MOVE.sub(".to(?)", DEVICE_ARGUMENT.sub("", line))
+        return re.sub(r",\s*\)", ")", line).strip()
+
+    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    changed = removed and len(removed) == len(added)
+    return bool(changed) and all(
+        plain(old) == plain(new) and "device" in old for old, new in zip(removed, added, strict=True)
     )
 
 
@@ -210,8 +239,8 @@ def report(result: Result) -> str:
     verdict = "passes" if result.score >= REQUIRED_SCORE else "FAILS"
     lines = [
         f"{result.page}: mutation score {result.score:.0%} ({result.killed + result.timeouts} of "
-        f"{result.scored} mutants killed; {result.not_run} not scored: command line, figures, code no "
-        f"claim test runs), "
+        f"{result.scored} mutants killed; {result.not_run + result.device_only} not scored: command line, "
+        f"figures, code no claim test runs, device moves), "
         f"{verdict} (required: {REQUIRED_SCORE:.0%}); {result.seconds:.0f} s",
     ]
     if result.untested:
@@ -264,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                 "survived": r.survived,
                 "not_run": r.not_run,
                 "untested": r.untested,
+                "device_only": r.device_only,
                 "seconds": round(r.seconds),
             }
             for r in results
