@@ -88,3 +88,15 @@ def numbered_lines_outside_fences(text: str) -> Iterator[tuple[int, str]]:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
+def source_text_unavailable_under_mutation() -> None:
+    """Skip a test that compares a snippet's source text with a page: mutation testing
+    (tools/mutation.py) runs the tests on mutmut's rewritten copy of the source, whose text
+    differs on purpose. Such tests check the page, not the code, and run in ``make test``."""
+    import os
+
+    import pytest
+
+    if "MUTANT_UNDER_TEST" in os.environ:
+        pytest.skip("compares source text, which mutmut rewrites")

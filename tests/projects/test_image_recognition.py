@@ -30,7 +30,7 @@ from snippets.projects.image_recognition import (
     search,
     train_with_early_stopping,
 )
-from tests.helpers import ROOT, page_text, seeds
+from tests.helpers import ROOT, page_text, seeds, source_text_unavailable_under_mutation
 
 CONFIG = Config(lr=1e-2, width=16)  # one of the configs of the small grid
 
@@ -135,6 +135,7 @@ def test_most_confused_pairs() -> None:
 
 @pytest.mark.parametrize("page", ["image-recognition.ipynb", "image-recognition.zh.ipynb"])
 def test_notebook_shows_the_tested_solution_code(page: str) -> None:
+    source_text_unavailable_under_mutation()
     text = page_text(Path("projects") / page)
     source = (ROOT / "snippets" / "projects" / "image_recognition.py").read_text(encoding="utf-8")
     for name in ("solution-pairs", "solution-flip"):

@@ -33,7 +33,7 @@ from snippets.projects.nlp import (
     tfidf_baseline,
     train_classifier,
 )
-from tests.helpers import DOCS, ROOT, seeds
+from tests.helpers import DOCS, ROOT, seeds, source_text_unavailable_under_mutation
 
 SAMPLES = 3000  # the notebook's subsample
 MINORITY_RATIO = 0.2  # one positive review kept for every five negative ones
@@ -177,6 +177,7 @@ def solution_fences(notebook: str) -> list[str]:
 
 @pytest.mark.parametrize("notebook", ["projects/nlp.ipynb", "projects/nlp.zh.ipynb"])
 def test_notebook_solutions_are_the_tested_snippet_code(notebook: str) -> None:
+    source_text_unavailable_under_mutation()
     source = (ROOT / "snippets/projects/nlp.py").read_text(encoding="utf-8")
     sections = [
         re.search(rf"# --8<-- \[start:{name}\]\n(.*?)\n*# --8<-- \[end:{name}\]", source, flags=re.S).group(1)
