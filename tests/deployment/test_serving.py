@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from snippets.deployment.service import MAX_ROWS, OnnxClassifier, create_app
+from snippets.deployment.service import MAX_ROWS, OnnxClassifier, create_app, softmax
 from snippets.deployment.serving import (
     DigitsNet,
     digits_data,
@@ -143,6 +143,8 @@ def test_metrics_count_requests_by_status_and_time_them(client: TestClient, clas
     assert metric(text, 'predict_latency_seconds_bucket{le="+Inf"}') == 5
     assert metric(text, "predict_rows_total") == 6
     assert 0 < mean_latency_seconds(text) < 10
+    total = metric(text, "predict_latency_seconds_sum")
+    assert mean_latency_seconds(text) == pytest.approx(total / 5)  # the histogram's sum over its count
     # another app has its own registry: its counts start from zero
     with TestClient(create_app(lambda: classifier)) as other:
         assert metric(other.get("/metrics").text, 'predict_requests_total{status="200"}') == 0
@@ -162,3 +164,13 @@ def test_onnx_runtime_int8_is_smaller_and_agrees(seed: int) -> None:
     _, _, x_test, _ = digits_data(seed)
     agree = OnnxClassifier(small)(x_test).argmax(1) == OnnxClassifier(data)(x_test).argmax(1)
     assert agree.mean() >= 0.97
+
+
+@pytest.mark.parametrize("seed", seeds(2))
+def test_softmax_matches_scipy_row_by_row_even_for_huge_logits(seed: int) -> None:
+    from scipy.special import softmax as scipy_softmax
+
+    logits = np.random.default_rng(seed).normal(scale=5, size=(4, 10))
+    logits[0] += 1000.0  # exp(1000) overflows unless each row's maximum is taken off first
+    logits[1] -= 1000.0
+    np.testing.assert_allclose(softmax(logits), scipy_softmax(logits, axis=1), rtol=1e-12, atol=1e-300)
