@@ -22,6 +22,7 @@ from snippets.llm.tokenization import (
     library_merges,
     our_merges,
     pretokenize,
+    printable_bytes,
     show,
     stream_decode,
     tokens_per_character,
@@ -228,3 +229,20 @@ def test_a_larger_english_vocabulary_does_not_help_chinese() -> None:
     large_english = train_library_bpe(first_bytes(english_text(), 100_000), 4000)
     rate = sum(len(e.ids) for e in large_english.encode_batch(chinese)) / sum(map(len, chinese))
     assert rate > 0.95 * chinese_bytes  # still about one token per byte (the figure's flat line)
+
+
+def test_byte_table_is_gpt2s_and_the_libraries() -> None:
+    """Built inside the test: the module computes BYTE_CHAR at import, before a mutant could run."""
+    from tokenizers.pre_tokenizers import ByteLevel
+
+    table = printable_bytes()
+    assert sorted(table) == list(range(256))
+    assert set(table.values()) == set(ByteLevel.alphabet())  # 256 distinct stand-ins, the library's
+    assert (table[ord(" ")], table[ord("\n")], table[ord("a")], table[0]) == ("Ġ", "Ċ", "a", "Ā")
+    assert table == BYTE_CHAR
+
+
+def test_first_bytes_never_cuts_a_character_in_half() -> None:
+    assert first_bytes("你好 world", 4) == "你"  # 你 is 3 bytes; the 4th starts 好
+    assert first_bytes("你好 world", 7) == "你好 "
+    assert first_bytes("abc", 10) == "abc"
