@@ -50,12 +50,14 @@ REQUIRED_SCORE = 0.6
 """Share of the scored mutants (those in code a claim test runs) that the claim tests must kill."""
 WORKSPACES = ROOT / ".mutation"
 COPIED = ["snippets", "tests", "tools", "docs"]
+COPIED_FILES = ["requirements.txt", "mkdocs.yml"]
+"""Top-level files claim tests read (the resources page checks its versions against requirements.txt)."""
 PYPROJECT = """[tool.mutmut]
 source_paths = ["snippets"]
 only_mutate = {files}
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-p", "tools.mutation_stats", "-q"]
-also_copy = ["tools", "docs"]
+also_copy = ["tools", "docs", "requirements.txt", "mkdocs.yml"]
 # tools.mutation_stats: in the run that records which tests call which function, no test reads
 # another's cached experiment, so every test that can catch a mutant is recorded for it.
 # Fork each mutant's test run from a server that only collected the tests: mutmut's default forks from
@@ -99,6 +101,8 @@ def workspace(page: manifest.Page) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in COPIED:
         shutil.copytree(ROOT / name, folder / name, ignore=ignore)
+    for name in COPIED_FILES:
+        shutil.copy2(ROOT / name, folder / name)
     files = [str(manifest.module_file(module).relative_to(ROOT)) for module in page.modules]
     tests = [*page.tests, *helper_tests(page)]
     (folder / "pyproject.toml").write_text(
