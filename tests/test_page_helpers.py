@@ -19,6 +19,7 @@ import torch
 from threadpoolctl import threadpool_info
 
 import snippets
+from tools import manifest
 
 TESTS = {
     "test_pick_device_is_cuda_exactly_when_cuda_is_available": "pick_device",
@@ -35,10 +36,8 @@ def modules_defining(name: str) -> list[str]:
     for info in pkgutil.walk_packages(snippets.__path__, "snippets."):
         if info.ispkg or info.name == "snippets.common":
             continue
-        source = importlib.util.find_spec(info.name).origin
-        with open(source, encoding="utf-8") as file:
-            if f"\ndef {name}(" in file.read():
-                found.append(info.name)
+        if f"\ndef {name}(" in manifest.module_file(info.name).read_text(encoding="utf-8"):
+            found.append(info.name)
     return found
 
 
