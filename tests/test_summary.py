@@ -45,3 +45,18 @@ def test_plan_covers_every_page_once_in_stage_order(language: str) -> None:
     every = [page["title"][language] for section in data["sections"] for page in section["pages"]]
     assert sorted(planned) == sorted(every) and len(set(planned)) == len(planned)
     assert all(hours > 0 for _, _, hours in plan)
+
+
+def test_plan_hours_add_each_pages_reading_minutes_and_running_seconds() -> None:
+    data = manifest.data()
+    expected = {stage["id"]: 0.0 for stage in data["stages"]}
+    for section in data["sections"]:
+        for page in section["pages"]:
+            expected[section["stage"]] += page["read"] / 60 + page["run"] / 3600
+    plan = study_plan("en", data)
+    assert [hours for _, _, hours in plan] == pytest.approx([expected[s["id"]] for s in data["stages"]])
+
+
+def test_plan_reads_the_committed_roadmap_in_english_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DOCS.parent)  # ROADMAP is relative to the repository root
+    assert study_plan() == study_plan("en", manifest.data())
