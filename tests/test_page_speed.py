@@ -50,8 +50,8 @@ def test_figures_are_sized_and_below_the_first_lazy(build: tuple[Path, str, floa
 
 
 def test_palette_starts_without_restyling_and_still_switches(watched: Watched) -> None:  # noqa: F811
-    """Material's palette no longer rewrites <body>'s colour attributes at start-up (each rewrite
-    restyled the whole page); the light/dark toggle works as before."""
+    """Material's palette no longer rewrites <body>'s colour attributes nor inserts the colour-scheme
+    meta at start-up (each restyled the whole page); the light/dark toggle works as before."""
     page = watched.page
     page.add_init_script(
         """new MutationObserver(records => { for (const r of records) if (r.target === document.body)
@@ -61,8 +61,9 @@ def test_palette_starts_without_restyling_and_still_switches(watched: Watched) -
     )
     watched.open("/architectures/cnn/")
     assert page.evaluate("window.__changes || []") == []
+    # not even an empty one: inserting <meta name="color-scheme"> restyles every element in Chromium
+    assert page.evaluate("document.querySelectorAll('meta[name=color-scheme]').length") == 0
     scheme_meta = "document.querySelector('meta[name=color-scheme]')?.getAttribute('content') ?? null"
-    assert page.evaluate(scheme_meta) is None
     for wanted, meta in [("slate", "dark"), ("default", "light")]:
         for _ in range(3):  # the toggle cycles: system preference, light, dark
             page.locator("form[data-md-component=palette] label:visible").first.click()
@@ -72,6 +73,13 @@ def test_palette_starts_without_restyling_and_still_switches(watched: Watched) -
         assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == wanted
         assert page.evaluate(scheme_meta) == meta
     assert "data-md-color-switching=" in page.evaluate("window.__changes")  # no transitions while switching
+    for _ in range(3):
+        page.locator("form[data-md-component=palette] label:visible").first.click()
+        page.wait_for_timeout(100)
+        if page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate":
+            break
+    watched.open("/architectures/cnn/")  # a reader who chose dark: the held meta is inserted at start-up
+    assert page.evaluate(scheme_meta) == "dark"
 
 
 def test_only_code_maths_figures_and_tables_below_the_fold_skip_layout(watched: Watched) -> None:  # noqa: F811
@@ -88,3 +96,65 @@ def test_only_code_maths_figures_and_tables_below_the_fold_skip_layout(watched: 
     assert all(index >= 9 for _, index in skipped), f"blocks on the first screen were skipped: {skipped}"
     kinds = {name.split(".")[0] for name, _ in skipped}
     assert kinds <= {"div", "figure"}, f"running text was skipped: {kinds}"
+
+
+SCROLL_THROUGH = """async () => {
+  for (let y = 0; y <= document.documentElement.scrollHeight; y += innerHeight / 2) {
+    scrollTo(0, y);
+    await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  }
+}"""
+
+
+MATHS_PAGES = ["/optimization/gradient-descent/", "/zh/foundations/probability-statistics/"]
+
+
+@pytest.mark.parametrize("path", MATHS_PAGES)
+def test_every_katex_font_a_page_uses_is_preloaded(watched: Watched, path: str) -> None:  # noqa: F811
+    """A KaTeX font found only during layout arrives later and restyles every element set in it;
+    the maths hook preloads the fonts the page's formulas use. Read to the end, the page has
+    fetched no font that its head did not ask for."""
+    watched.open(path)
+    page = watched.page
+    page.evaluate(SCROLL_THROUGH)
+    page.wait_for_timeout(300)
+    fetched = page.evaluate(
+        """performance.getEntriesByType('resource').filter(e => e.name.endsWith('.woff2'))
+             .map(e => [e.name.split('/').pop(), e.initiatorType])"""
+    )
+    used = page.evaluate("[...document.fonts].filter(f => f.status === 'loaded').length")
+    assert used >= 3, f"{path}: the formulas should use several KaTeX fonts, {used} loaded"
+    late = [name for name, initiator in fetched if initiator != "link"]
+    assert not late, f"{path}: fonts found only by the stylesheet, not preloaded: {late}"
+
+
+def test_tables_sit_in_slots_and_still_get_materials_scroll_wrapper(watched: Watched) -> None:  # noqa: F811
+    """Each table has a slot of its own (hooks/tables.py), so Material's wrapping at start-up
+    restyles the table and not the whole article; the reader still gets the scrollable table."""
+    watched.open("/foundations/probability-statistics/")
+    chains = watched.page.evaluate(
+        """[...document.querySelectorAll('article table:not([class])')].map(t =>
+             [t.parentElement, t.parentElement.parentElement, t.parentElement.parentElement.parentElement]
+               .map(e => e.className).join(' < '))"""
+    )
+    assert chains, "the page should have tables"
+    assert set(chains) == {"md-typeset__table < md-typeset__scrollwrap < table-slot"}, chains
+
+
+def test_material_starts_without_changing_the_root_once_the_body_exists(watched: Watched) -> None:  # noqa: F811
+    """Any class or attribute change on <html> restyles every element, so the changes Material makes
+    at start-up ("js", the focus-visible polyfill's class and attribute) are made in <head>, before
+    <body> exists; Material's script is deferred so the page can render before it runs."""
+    page = watched.page
+    page.add_init_script(
+        """new MutationObserver(records => { for (const r of records)
+             if (r.target === document.documentElement && document.body
+                 && r.oldValue !== r.target.getAttribute(r.attributeName))
+               (window.__rootChanges ||= []).push(r.attributeName + ': ' + r.oldValue) })
+           .observe(document, {attributes: true, attributeOldValue: true, subtree: true})"""
+    )
+    watched.open("/optimization/gradient-descent/")
+    page.locator("[data-md-component=search-query]").wait_for(state="attached")
+    assert page.evaluate("window.__rootChanges || []") == []
+    assert page.evaluate("document.documentElement.className.split(' ').sort()") == ["js", "js-focus-visible"]
+    assert page.evaluate("document.querySelector('script[src*=\"javascripts/bundle.\"]').defer")

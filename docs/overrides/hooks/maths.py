@@ -5,7 +5,8 @@ time on a phone (KaTeX itself, then the layout that inserting thousands of eleme
 Here the vendored ``katex.min.js`` runs once per build in an embedded V8 (``mini-racer`` from
 PyPI, no Node.js or system package), and each page carries the finished HTML: the visual
 KaTeX markup plus MathML, which screen readers read. Pages with maths only load
-``katex.min.css`` and its fonts (``docs/overrides/main.html``).
+``katex.min.css`` (``docs/overrides/main.html``) and the fonts their formulas use, which this hook
+preloads.
 
 - Markdown pages: ``pymdownx.arithmatex`` (generic mode) writes ``\\(...\\)`` and ``\\[...\\]`` inside
   ``.arithmatex`` elements; their content is replaced by KaTeX's output.
@@ -172,6 +173,65 @@ def split_inline_tex(text: str) -> list[str | tuple[str, bool]]:
     return [*pieces, text[position:]]
 
 
+KATEX_CSS = KATEX.with_name("katex.min.css")
+FONT_FACE = re.compile(r"@font-face\{([^}]*)\}")
+FONT_RULE = re.compile(r"([^{}]+)\{([^{}]*font-family:KaTeX_[^{}]*)\}")
+COMPOUND = re.compile(r"\.katex ((?:\.[\w-]+)+)")
+CLASSES = re.compile(r'class="([^"]*)"')
+STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]*)katex\.min\.css">')
+
+
+def declarations(block: str) -> dict[str, str]:
+    pairs = (part.split(":", 1) for part in block.split(";") if ":" in part)
+    return {name.strip(): value.strip().strip('"') for name, value in pairs}
+
+
+@cache
+def class_fonts() -> list[tuple[frozenset[str], str]]:
+    """(classes, font file) for each rule of katex.min.css that gives elements with all of those
+    classes a KaTeX font, e.g. ({"delimsizing", "size1"}, "KaTeX_Size1-Regular.woff2")."""
+    css = KATEX_CSS.read_text(encoding="utf-8")
+    files = {}
+    for block in FONT_FACE.findall(css):
+        face = declarations(block)
+        key = (face["font-family"], face.get("font-weight", "400"), face.get("font-style", "normal"))
+        files[key] = re.search(r"fonts/([\w-]+\.woff2)", face["src"]).group(1)
+    fonts = []
+    for selectors, block in FONT_RULE.findall(css.replace("}", "}\n")):
+        rule = declarations(block)
+        weight = {"bold": "700"}.get(rule.get("font-weight", "400"), rule.get("font-weight", "400"))
+        key = (rule["font-family"], weight, rule.get("font-style", "normal"))
+        for selector in selectors.split(","):
+            match = COMPOUND.fullmatch(selector.strip())
+            if match and key in files:  # descendant rules (".mult .delim-size1>span") are left out
+                fonts.append((frozenset(match.group(1).strip(".").split(".")), files[key]))
+    return fonts
+
+
+def fonts_used(output: str) -> list[str]:
+    """The KaTeX font files the page's formulas are set in: KaTeX_Main (the base font) and the
+    font of every KaTeX class combination the page uses."""
+    used = {"KaTeX_Main-Regular.woff2"}
+    for value in set(CLASSES.findall(output)):
+        classes = set(value.split())
+        used.update(font for needed, font in class_fonts() if needed <= classes)
+    return sorted(used)
+
+
+def with_font_preloads(output: str) -> str:
+    """KaTeX's fonts are ``font-display: block`` and found only while the first layout runs; each
+    one that arrives afterwards makes Chromium restyle every element that uses it (seen in a trace
+    as "Fonts" invalidations after start-up). The page asks for the fonts it uses at once."""
+    link = STYLESHEET.search(output)
+    if not link:
+        return output
+    preloads = "".join(
+        f'<link rel="preload" href="{link.group(1)}fonts/{name}" as="font" type="font/woff2" crossorigin>'
+        for name in fonts_used(output)
+    )
+    return output[: link.end()] + preloads + output[link.end() :]
+
+
 @event_priority(50)  # before the notebook hook trims the notebook stylesheet
 def on_post_page(output: str, page, config) -> str:
     where = page.file.src_uri
@@ -180,4 +240,4 @@ def on_post_page(output: str, page, config) -> str:
     output = render_arithmatex(output, where)
     if "\\(" in output:
         output = render_runs(output, where, False, split_inline_tex)
-    return output
+    return with_font_preloads(output)
