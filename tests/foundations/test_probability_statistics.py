@@ -80,6 +80,27 @@ def test_common_distributions_sample_means_and_variances(seed: int) -> None:
         assert draws.var().item() == pytest.approx(variance, rel=0.03), name
 
 
+def test_common_distributions_have_the_parameters_their_names_give() -> None:
+    """The page names each distribution with its parameters; its moments follow from the textbook
+    formulas for those parameters (a wrong parameter would pass the sampling test above)."""
+    expected = {
+        "Bernoulli(0.3)": (0.3, 0.3 * 0.7),
+        "Binomial(10, 0.3)": (10 * 0.3, 10 * 0.3 * 0.7),
+        "Categorical(.2,.5,.3)": (0.5 + 2 * 0.3, 0.2 * 1.1**2 + 0.5 * 0.1**2 + 0.3 * 0.9**2),
+        "Uniform(-1, 1)": (0.0, 2**2 / 12),
+        "Normal(0, 2)": (0.0, 2.0**2),
+        "Poisson(4)": (4.0, 4.0),
+    }
+    distributions = common_distributions()
+    assert list(distributions) == list(expected)
+    for name, dist in distributions.items():
+        if isinstance(dist, D.Categorical):
+            moments = categorical_mean_and_variance(dist.probs.double())
+        else:
+            moments = (float(dist.mean), float(dist.variance))
+        assert moments == pytest.approx(expected[name]), name
+
+
 @pytest.mark.parametrize("seed", seeds(3))
 def test_gaussian_log_pdf_matches_torch_and_scipy(seed: int) -> None:
     rng = np.random.default_rng(seed)
