@@ -69,3 +69,11 @@ def test_frozen_backbone_does_not_change(seed: int) -> None:
     assert {"1.weight", "1.bias"} <= set(changed_parameters(before, frozen))  # the new head learnt
     assert backbone <= set(changed_parameters(before, tuned))  # fine-tuning moves every layer
     assert not changed_parameters(before, source)  # the pre-trained model itself is untouched
+
+
+def test_compare_pretrains_its_own_model_from_the_seed_when_given_none() -> None:
+    """What the command and the figure do: without a model, compare pre-trains one from the seed,
+    the same model the tests pass in, so the results are the same."""
+    seed = seeds(1)[0]
+    with_model = compare(seed, (1,), draws=1, pretrained=pretrained(seed))
+    assert compare(seed, (1,), draws=1) == with_model
