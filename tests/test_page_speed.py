@@ -49,6 +49,19 @@ def test_figures_are_sized_and_below_the_first_lazy(build: tuple[Path, str, floa
     assert "loading=" not in figures[0] and all('loading="lazy"' in tag for tag in figures[1:])
 
 
+def toggle_palette_to(page, scheme: str) -> str:
+    """Click the palette toggle until the colour scheme is ``scheme`` (it cycles: system preference,
+    light, dark); return the scheme it ends on."""
+    current = ""
+    for _ in range(3):
+        page.locator("form[data-md-component=palette] label:visible").first.click()
+        page.wait_for_timeout(100)
+        current = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+        if current == scheme:
+            break
+    return current
+
+
 def test_palette_starts_without_restyling_and_still_switches(watched: Watched) -> None:  # noqa: F811
     """Material's palette no longer rewrites <body>'s colour attributes nor inserts the colour-scheme
     meta at start-up (each restyled the whole page); the light/dark toggle works as before."""
@@ -65,19 +78,10 @@ def test_palette_starts_without_restyling_and_still_switches(watched: Watched) -
     assert page.evaluate("document.querySelectorAll('meta[name=color-scheme]').length") == 0
     scheme_meta = "document.querySelector('meta[name=color-scheme]')?.getAttribute('content') ?? null"
     for wanted, meta in [("slate", "dark"), ("default", "light")]:
-        for _ in range(3):  # the toggle cycles: system preference, light, dark
-            page.locator("form[data-md-component=palette] label:visible").first.click()
-            page.wait_for_timeout(100)
-            if page.evaluate("document.body.getAttribute('data-md-color-scheme')") == wanted:
-                break
-        assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == wanted
+        assert toggle_palette_to(page, wanted) == wanted
         assert page.evaluate(scheme_meta) == meta
     assert "data-md-color-switching=" in page.evaluate("window.__changes")  # no transitions while switching
-    for _ in range(3):
-        page.locator("form[data-md-component=palette] label:visible").first.click()
-        page.wait_for_timeout(100)
-        if page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate":
-            break
+    toggle_palette_to(page, "slate")
     watched.open("/architectures/cnn/")  # a reader who chose dark: the held meta is inserted at start-up
     assert page.evaluate(scheme_meta) == "dark"
 
@@ -129,7 +133,7 @@ def test_every_katex_font_a_page_uses_is_preloaded(watched: Watched, path: str) 
 
 
 def test_tables_sit_in_slots_and_still_get_materials_scroll_wrapper(watched: Watched) -> None:  # noqa: F811
-    """Each table has a slot of its own (hooks/tables.py), so Material's wrapping at start-up
+    """Each table has a slot of its own (hooks/startup.py), so Material's wrapping at start-up
     restyles the table and not the whole article; the reader still gets the scrollable table."""
     watched.open("/foundations/probability-statistics/")
     chains = watched.page.evaluate(

@@ -197,10 +197,10 @@ def class_fonts() -> list[tuple[frozenset[str], str]]:
         key = (face["font-family"], face.get("font-weight", "400"), face.get("font-style", "normal"))
         files[key] = re.search(r"fonts/([\w-]+\.woff2)", face["src"]).group(1)
     fonts = []
-    for selectors, block in FONT_RULE.findall(css.replace("}", "}\n")):
+    for selectors, block in FONT_RULE.findall(css):
         rule = declarations(block)
-        weight = {"bold": "700"}.get(rule.get("font-weight", "400"), rule.get("font-weight", "400"))
-        key = (rule["font-family"], weight, rule.get("font-style", "normal"))
+        weight = rule.get("font-weight", "400")
+        key = (rule["font-family"], "700" if weight == "bold" else weight, rule.get("font-style", "normal"))
         for selector in selectors.split(","):
             match = COMPOUND.fullmatch(selector.strip())
             if match and key in files:  # descendant rules (".mult .delim-size1>span") are left out
