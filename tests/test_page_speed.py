@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CHROMIUM, Watched, browser, server, watched  # noqa: F401 (fixtures)
+from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS, Watched, browser, server, watched  # noqa: F401 (fixtures)
 
 pytestmark = [
     pytest.mark.site,
@@ -86,9 +86,10 @@ def test_palette_starts_without_restyling_and_still_switches(watched: Watched) -
     assert page.evaluate(scheme_meta) == "dark"
 
 
-def test_only_code_maths_figures_and_tables_below_the_fold_skip_layout(watched: Watched) -> None:  # noqa: F811
-    """content-visibility: auto spares the start-up layout of long pages; running text always
-    renders (colour-contrast checks and find-in-page read it), and so does the first screen."""
+def test_only_blocks_below_the_fold_skip_layout(watched: Watched) -> None:  # noqa: F811
+    """content-visibility: auto spares the start-up layout of long pages (code, tabs, admonitions,
+    formulas, figures, tables); running text always renders (colour-contrast checks and
+    find-in-page read it), and so does the first screen."""
     watched.open("/architectures/cnn/")
     skipped = watched.page.evaluate(
         """[...document.querySelectorAll('article.md-typeset > *')]
@@ -100,6 +101,61 @@ def test_only_code_maths_figures_and_tables_below_the_fold_skip_layout(watched: 
     assert all(index >= 9 for _, index in skipped), f"blocks on the first screen were skipped: {skipped}"
     kinds = {name.split(".")[0] for name, _ in skipped}
     assert kinds <= {"div", "figure"}, f"running text was skipped: {kinds}"
+
+
+def last_node(cdp, selector: str) -> int:
+    """The DevTools node id of the last element that matches ``selector``."""
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    matches = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": selector})["nodeIds"]
+    assert matches, f"nothing matches {selector}"
+    return matches[-1]
+
+
+SKIPPED_FOR_READERS = {
+    "a display formula far down": "article.md-typeset > .arithmatex math",
+    "the first tab of the last tabbed code": "article.md-typeset > .tabbed-set .tabbed-block:first-child pre code",
+    "an inline formula's MathML copy": "article.md-typeset > p .katex-mathml math",
+}
+
+
+def test_skipped_blocks_stay_readable_by_screen_readers(browser, server: str) -> None:  # noqa: F811
+    """A block whose layout is skipped is still in the accessibility tree while a screen reader
+    runs (Chromium's full accessibility mode), so skipping costs a screen-reader user nothing."""
+    reader = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, "--force-renderer-accessibility"]
+    )
+    try:
+        page = reader.new_page(viewport={"width": 412, "height": 823})
+        page.goto(server + "/zh/architectures/diffusion/")
+        cdp = page.context.new_cdp_session(page)
+        for what, selector in SKIPPED_FOR_READERS.items():
+            rendered = page.evaluate(
+                "s => [...document.querySelectorAll(s)].pop().checkVisibility({contentVisibilityAuto: true})",
+                selector,
+            )
+            assert not rendered, f"{what} should have its layout skipped at start-up"
+            node = cdp.send(
+                "Accessibility.getPartialAXTree",
+                {"nodeId": last_node(cdp, selector), "fetchRelatives": False},
+            )
+            exposed = node["nodes"][0]
+            assert not exposed["ignored"], (
+                f"{what} is hidden from screen readers: {exposed.get('ignoredReasons')}"
+            )
+    finally:
+        reader.close()
+
+
+def test_tabs_below_the_fold_switch(watched: Watched) -> None:  # noqa: F811
+    """Tabbed code far down the page switches tabs like any other once the reader gets there."""
+    watched.open("/zh/architectures/diffusion/")
+    tabs = watched.page.locator("article.md-typeset > .tabbed-set").last
+    tabs.scroll_into_view_if_needed()
+    tabs.locator(".tabbed-labels > label").nth(1).click()
+    second, first = tabs.locator(".tabbed-block").nth(1), tabs.locator(".tabbed-block").nth(0)
+    second.wait_for(state="visible")
+    assert first.is_hidden(), "the first tab should be hidden once the second is chosen"
+    assert second.bounding_box()["height"] > 50, "the second tab's code should be laid out"
 
 
 SCROLL_THROUGH = """async () => {
