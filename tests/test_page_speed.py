@@ -106,6 +106,18 @@ def test_only_blocks_below_the_fold_skip_layout(watched: Watched) -> None:  # no
     assert kinds <= {"div", "figure"}, f"running text was skipped: {kinds}"
 
 
+def test_the_404_page_loads_material_after_the_first_frame_too(
+    build: tuple[Path, str, float],
+    watched: Watched,  # noqa: F811
+) -> None:
+    """The 404 page is built from a template, not a page, and gets the same loader."""
+    site, _, _ = build
+    html = (site / "404.html").read_text(encoding="utf-8")
+    assert not re.search(r'<script src="[^"]*/bundle\.[0-9a-f]+\.min\.js"></script>', html)
+    watched.open("/404.html")
+    watched.page.wait_for_function("typeof window.component$ !== 'undefined'")  # Material ran
+
+
 def last_node(cdp, selector: str) -> int:
     """The DevTools node id of the last element that matches ``selector``."""
     root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]

@@ -11,7 +11,8 @@
   first scroll-position read forces: one long task of 150-250 ms. A small inline script now
   loads it once the first frame is drawn. Material starts on ``DOMContentLoaded``, which has
   passed by then, so the loader announces it again when the script has run; Material then
-  mounts in a task of its own.
+  mounts in a task of its own. The 404 page, built from a template rather than a page, gets the
+  same loader.
 """
 
 from __future__ import annotations
@@ -46,3 +47,7 @@ def on_page_content(html: str, page, config, files) -> str:
 
 def on_post_page(output: str, page, config) -> str:
     return with_bundle_after_first_frame(output)
+
+
+def on_post_template(output: str, template_name: str, config) -> str:
+    return with_bundle_after_first_frame(output) if template_name == "404.html" else output
