@@ -41,8 +41,8 @@ def test_copy_buttons_tooltips_and_anchors_on_a_long_page(watched: Watched) -> N
 
 
 def test_figures_are_sized_and_lazy(build: tuple[Path, str, float]) -> None:
-    """No figure is on a phone's first screen, and an eager one far down delayed the first paint,
-    so every figure is lazy; each is sized, so nothing moves when it arrives."""
+    """No figure is on a phone's first screen, so every figure is lazy; each is sized, so nothing
+    moves when it arrives."""
     site, _, _ = build
     html = (site / "zh" / "architectures" / "diffusion" / "index.html").read_text(encoding="utf-8")
     html += (site / "architectures" / "cnn" / "index.html").read_text(encoding="utf-8")
