@@ -50,4 +50,5 @@ def on_post_page(output: str, page, config) -> str:
 
 
 def on_post_template(output: str, template_name: str, config) -> str:
-    return with_bundle_after_first_frame(output) if template_name == "404.html" else output
+    """Pages built from a template alone (the 404 page) get the same loader."""
+    return with_bundle_after_first_frame(output)
