@@ -204,17 +204,63 @@ def test_every_katex_font_a_page_uses_is_preloaded(watched: Watched, path: str) 
     assert not late, f"{path}: fonts found only by the stylesheet, not preloaded: {late}"
 
 
-def test_tables_sit_in_slots_and_still_get_materials_scroll_wrapper(watched: Watched) -> None:  # noqa: F811
-    """Each table has a slot of its own (hooks/startup.py), so Material's wrapping at start-up
-    restyles the table and not the whole article; the reader still gets the scrollable table."""
-    watched.open("/foundations/probability-statistics/")
-    chains = watched.page.evaluate(
-        """[...document.querySelectorAll('article table:not([class])')].map(t =>
-             [t.parentElement, t.parentElement.parentElement, t.parentElement.parentElement.parentElement]
+TABLE_LOOK = [
+    "display", "width", "font-size", "background-color", "border-top", "border-left", "border-radius",
+    "overflow-x", "margin-top",
+]  # fmt: skip
+CELL_LOOK = [
+    "padding-top", "padding-left", "font-weight", "vertical-align", "text-align", "border-top", "min-width",
+]  # fmt: skip
+
+
+def test_tables_arrive_in_materials_wrapper_and_stay_put(watched: Watched) -> None:  # noqa: F811
+    """The build wraps each table (hooks/startup.py), so Material finds no class-less table to take
+    out of the page and put back at start-up: no table element is removed after the page starts,
+    and each table sits in exactly one scroll wrapper."""
+    page = watched.page
+    page.add_init_script(
+        """new MutationObserver(records => { for (const r of records) for (const n of r.removedNodes)
+             if (n.nodeName === 'TABLE' || (n.querySelector && n.querySelector('table')))
+               (window.__tablesMoved ||= []).push(n.nodeName) })
+           .observe(document, {childList: true, subtree: true})"""
+    )
+    watched.open("/zh/neural-networks/activations/")
+    page.locator(".tabbed-control").first.wait_for(state="attached")  # Material ran
+    assert page.evaluate("window.__tablesMoved || []") == []
+    chains = page.evaluate(
+        """[...document.querySelectorAll('article table')].map(t =>
+             [t, t.parentElement, t.parentElement.parentElement, t.parentElement.parentElement.parentElement]
                .map(e => e.className).join(' < '))"""
     )
-    assert chains, "the page should have tables"
-    assert set(chains) == {"md-typeset__table < md-typeset__scrollwrap < table-slot"}, chains
+    assert chains, "the page should have a table"
+    expected = "wrapped < md-typeset__table < md-typeset__scrollwrap < md-content__inner md-typeset"
+    assert set(chains) == {expected}, chains
+
+
+@pytest.mark.parametrize("scheme", ["default", "slate"])
+def test_wrapped_tables_look_like_materials_tables(watched: Watched, scheme: str) -> None:  # noqa: F811
+    """A wrapped table and the same table without its class, which Material's own table rules
+    style, have the same computed look, cell by cell (a Material upgrade that changes its
+    table style fails here rather than leaving two looks)."""
+    page = watched.page
+    watched.open("/foundations/probability-statistics/")
+    page.locator(".tabbed-control").first.wait_for(state="attached")  # Material ran: it wraps no copy
+    assert toggle_palette_to(page, scheme) == scheme
+    looks = page.evaluate(
+        """([tableLook, cellLook]) => {
+             const wrapper = document.querySelector('article .md-typeset__scrollwrap');
+             const copy = wrapper.cloneNode(true);
+             copy.querySelector('table').removeAttribute('class');
+             wrapper.after(copy);
+             const look = (el, props) => props.map(p => p + ': ' + getComputedStyle(el)[p]);
+             const all = w => [look(w.querySelector('table'), tableLook),
+                               ...[...w.querySelectorAll('th, td')].map(c => look(c, cellLook))];
+             return [all(wrapper), all(copy)] }""",
+        [TABLE_LOOK, CELL_LOOK],
+    )
+    wrapped, material = looks
+    assert len(wrapped) > 2
+    assert wrapped == material
 
 
 def test_material_starts_without_changing_the_root_once_the_body_exists(watched: Watched) -> None:  # noqa: F811
@@ -241,4 +287,4 @@ def test_material_starts_without_changing_the_root_once_the_body_exists(watched:
             window.__firstFrame]"""
     )
     assert bundle_requested >= first_frame, "Material's script should load after the first frame with content"
-    page.locator(".table-slot > .md-typeset__scrollwrap").first.wait_for(state="attached")  # Material ran
+    page.locator(".tabbed-control").first.wait_for(state="attached")  # Material ran

@@ -1,11 +1,13 @@
 """MkDocs hook: less work for the browser when a long page starts (issue 14, found in Chrome traces).
 
-- **Tables in slots.** Material wraps every class-less table in a scroll container when the page
-  starts, by moving the table out of its parent and back in. When that parent is the article,
-  Chromium restyles the whole article (Material's ``table:not([class]) + *`` rule and the
-  browser's MathML rules depend on the article's children): 30-120 ms on a long page. In a
-  ``<div class="table-slot">`` of its own the table is the only child, so the wrapping restyles
-  the table alone. The slot has no style: the page looks the same.
+- **Tables arrive wrapped.** Material wraps every class-less table in its scroll container when
+  the page starts, by taking the table out of the page and putting it back inside the wrapper.
+  Chromium then styles and lays out the whole table again, KaTeX formulas included: on
+  /zh/neural-networks/activations/, whose table is on the first screen, the style recalculation
+  alone took 53-59 ms of the start-up task (Chrome traces, CPU not slowed). The build now writes
+  the wrapper itself and gives the table the class ``wrapped``, so Material leaves it alone;
+  extra.css gives such tables Material's table style (tests/test_page_speed.py checks they look
+  the same).
 - **Material's script after the first frame.** As a plain script at the end of ``<body>`` (or a
   deferred one) it often ran in the same task as the page's first style and layout, which its
   first scroll-position read forces: one long task of 150-250 ms. A small inline script now
@@ -20,14 +22,17 @@ from __future__ import annotations
 import json
 import re
 
-TABLE = re.compile(r"<table(?![^>]*\bclass=)[^>]*>.*?</table>", re.DOTALL)
-SLOT = '<div class="table-slot">{}</div>'
+TABLE = re.compile(r"<table(?![^>]*\bclass=)([^>]*)>(.*?)</table>", re.DOTALL)
+WRAPPED = (
+    '<div class="md-typeset__scrollwrap"><div class="md-typeset__table">'
+    '<table class="wrapped"{attributes}>{rows}</table></div></div>'
+)
 BUNDLE = re.compile(r'<script src="([^"]*assets/javascripts/bundle\.[0-9a-f]+\.min\.js)"></script>')
 
 
-def in_slots(html: str) -> str:
-    """``html`` with every class-less table in a slot (Markdown does not nest tables)."""
-    return TABLE.sub(lambda match: SLOT.format(match.group(0)), html)
+def wrapped_tables(html: str) -> str:
+    """``html`` with every class-less table in Material's scroll wrapper (Markdown does not nest tables)."""
+    return TABLE.sub(lambda match: WRAPPED.format(attributes=match.group(1), rows=match.group(2)), html)
 
 
 LOADER = (
@@ -42,7 +47,7 @@ def with_bundle_after_first_frame(output: str) -> str:
 
 
 def on_page_content(html: str, page, config, files) -> str:
-    return in_slots(html)
+    return wrapped_tables(html)
 
 
 def on_post_page(output: str, page, config) -> str:
