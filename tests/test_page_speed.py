@@ -288,3 +288,15 @@ def test_material_starts_without_changing_the_root_once_the_body_exists(watched:
     )
     assert bundle_requested >= first_frame, "Material's script should load after the first frame with content"
     page.locator(".tabbed-control").first.wait_for(state="attached")  # Material ran
+
+
+def test_progress_widget_is_filled_in_before_domcontentloaded(watched: Watched) -> None:  # noqa: F811
+    """progress.js fills in the page's progress buttons as soon as it runs (it comes after them),
+    not in a DOMContentLoaded listener, whose task also holds the page's first style and layout."""
+    page = watched.page
+    page.add_init_script(
+        """document.addEventListener('DOMContentLoaded', () => {
+             window.__buttons ??= document.querySelectorAll('.progress-widget button').length })"""
+    )
+    watched.open("/zh/llm/fine-tuning/")
+    assert page.evaluate("window.__buttons") == 3

@@ -155,6 +155,8 @@
     renderTools(root);
   }
 
-  if (typeof document$ !== "undefined") document$.subscribe(({ body }) => render(body));
-  else document.addEventListener("DOMContentLoaded", () => render(document.body));
+  // This script comes at the end of <body>, after everything it fills in, so it renders at once.
+  // A DOMContentLoaded listener would run in the task that also holds the page's first style and
+  // layout, and Lighthouse's model then ties that whole task to this script's download.
+  render(document.body);
 })();
