@@ -31,7 +31,7 @@ help:
 	@echo "                 LATEST_TORCH_INDEX=https://download.pytorch.org/whl/cpu (newest CPU torch)"
 	@echo "make build       build the site into site/"
 	@echo "make lint        ruff check and format check; actionlint (with shellcheck) on the workflows"
-	@echo "make audit       Lighthouse on every page, both languages (about 1 hour on 2 cores; PAGES=/a/,/zh/b/"
+	@echo "make audit       Lighthouse on every page, both languages (25-30 min on 2 cores; PAGES=/a/,/zh/b/"
 	@echo "                 for some); fails below performance 90 on a page, 95 median, 100 for the rest."
 	@echo "                 Scores scale with the host: the table gives the home pages' scores as reference"
 	@echo "make figures     regenerate docs/assets/figures/*.svg (NAMES=\"a b\": only those)"
