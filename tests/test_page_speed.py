@@ -300,3 +300,15 @@ def test_progress_widget_is_filled_in_before_domcontentloaded(watched: Watched) 
     )
     watched.open("/zh/llm/fine-tuning/")
     assert page.evaluate("window.__buttons") == 3
+
+
+def test_only_class_less_tables_are_wrapped_and_keep_their_attributes() -> None:
+    """Tables with a class (code line numbers, notebook data frames) are not Material's to wrap,
+    so the build leaves them alone; a wrapped table keeps its own attributes and rows."""
+    wrapped_tables = load_hook("startup").wrapped_tables
+    html = '<table style="x"><tr><td>1</td></tr></table><p>a</p><table class="highlighttable"></table>'
+    assert wrapped_tables(html) == (
+        '<div class="md-typeset__scrollwrap"><div class="md-typeset__table">'
+        '<table class="wrapped" style="x"><tr><td>1</td></tr></table></div></div>'
+        '<p>a</p><table class="highlighttable"></table>'
+    )
