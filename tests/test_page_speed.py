@@ -204,6 +204,12 @@ def test_every_katex_font_a_page_uses_is_preloaded(watched: Watched, path: str) 
     assert not late, f"{path}: fonts found only by the stylesheet, not preloaded: {late}"
 
 
+def wait_for_material_to_mount(page) -> None:
+    """Wait until Material has mounted its components: it adds the scroll buttons of tabbed code
+    (the pages these tests open have tabs) then, and only after its script has loaded."""
+    page.locator(".tabbed-control").first.wait_for(state="attached")
+
+
 TABLE_LOOK = [
     "display", "width", "font-size", "background-color", "border-top", "border-left", "border-radius",
     "overflow-x", "margin-top",
@@ -225,7 +231,7 @@ def test_tables_arrive_in_materials_wrapper_and_stay_put(watched: Watched) -> No
            .observe(document, {childList: true, subtree: true})"""
     )
     watched.open("/zh/neural-networks/activations/")
-    page.locator(".tabbed-control").first.wait_for(state="attached")  # Material ran
+    wait_for_material_to_mount(page)
     assert page.evaluate("window.__tablesMoved || []") == []
     chains = page.evaluate(
         """[...document.querySelectorAll('article table')].map(t =>
@@ -244,7 +250,7 @@ def test_wrapped_tables_look_like_materials_tables(watched: Watched, scheme: str
     table style fails here rather than leaving two looks)."""
     page = watched.page
     watched.open("/foundations/probability-statistics/")
-    page.locator(".tabbed-control").first.wait_for(state="attached")  # Material ran: it wraps no copy
+    wait_for_material_to_mount(page)  # it wraps no table after this, so the copy below stays as it is
     assert toggle_palette_to(page, scheme) == scheme
     looks = page.evaluate(
         """([tableLook, cellLook]) => {
@@ -287,7 +293,7 @@ def test_material_starts_without_changing_the_root_once_the_body_exists(watched:
             window.__firstFrame]"""
     )
     assert bundle_requested >= first_frame, "Material's script should load after the first frame with content"
-    page.locator(".tabbed-control").first.wait_for(state="attached")  # Material ran
+    wait_for_material_to_mount(page)
 
 
 def test_progress_widget_is_filled_in_before_domcontentloaded(watched: Watched) -> None:  # noqa: F811
